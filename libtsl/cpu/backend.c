@@ -56,7 +56,14 @@ static const TslBackendOps cpu_ops = {
     .synchronize = NULL,
     .destroy = NULL,
 
+    /* linear algebra */
     .gemm = tsl_cpu_gemm,
+
+    /* elementwise, activations, normalisation, pooling */
+
+    /* convolution and attention */
+
+    /* losses and optimiser */
 };
 
 const TslBackendOps *

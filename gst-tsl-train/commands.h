@@ -8,3 +8,4 @@
 #include <glib.h>
 
 int tsl_train_command_info (int argc, char **argv);
+int tsl_train_command_predict (int argc, char **argv);

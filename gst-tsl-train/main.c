@@ -19,6 +19,8 @@ typedef struct {
 static const Command commands[] = {
     { "info", "print a .safetensors file's metadata and tensors, or a .npy file's dtype and shape",
       tsl_train_command_info },
+    { "predict", "find sound events in one video's features with an ActionFormer model",
+      tsl_train_command_predict },
 };
 
 static void

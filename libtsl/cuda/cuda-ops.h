@@ -15,6 +15,10 @@ G_BEGIN_DECLS
  * Fails with TSL_ERROR_CUDA when no usable GPU is present. */
 gboolean tsl_cuda_backend_init (TslBackend *be, GError **error);
 
+/* The stream every op of a CUDA backend is queued on (a cudaStream_t), for
+ * timing with CUDA events in tests and benchmarks. */
+struct CUstream_st *tsl_cuda_backend_stream (TslBackend *be);
+
 TslGemmFn tsl_cuda_gemm;
 TslBiasAddFn tsl_cuda_bias_add;
 TslBiasAddBackwardFn tsl_cuda_bias_add_backward;

@@ -5,12 +5,20 @@
  */
 #include <gst/gst.h>
 
+#include "gsttslactionformer.h"
+#include "gsttsldecode.h"
+#include "gsttslfeaturesrc.h"
 #include "tsl-build-config.h"
 
 static gboolean
 plugin_init (GstPlugin *plugin)
 {
-  return TRUE;
+  gboolean ret = FALSE;
+
+  ret |= GST_ELEMENT_REGISTER (tslfeaturesrc, plugin);
+  ret |= GST_ELEMENT_REGISTER (tslactionformer, plugin);
+  ret |= GST_ELEMENT_REGISTER (tsldecode, plugin);
+  return ret;
 }
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, tsl,

@@ -35,10 +35,10 @@ fi
 # the executables worth running on a GPU, and only them
 targets=$(ninja -C "$build" -t targets all |
           sed -n -E 's#^(tests/gpu/gpu-ops|tests/parity/parity-[^/.]+|bench/bench-[^/.]+): .*#\1#p')
-case " $(echo $targets) " in
-*" tests/gpu/gpu-ops "*) ;;
-*) echo "gpu-bundle: $build has no tests/gpu/gpu-ops target" >&2; exit 1 ;;
-esac
+if ! printf '%s\n' "$targets" | grep -q -x 'tests/gpu/gpu-ops'; then
+    echo "gpu-bundle: $build has no tests/gpu/gpu-ops target" >&2
+    exit 1
+fi
 # shellcheck disable=SC2086 # one word per target
 ninja -C "$build" -j "$jobs" $targets
 
@@ -69,6 +69,6 @@ done
 # files over 1 MiB travel gzipped (OpenBLAS alone is 36 MB); run.sh unpacks them
 find "$bundle" -type f -size +1024k -exec gzip -9 {} +
 
-echo "gpu-bundle: $(ls "$bundle/bin" | wc -l) executables, $(ls "$bundle/lib" | wc -l) libraries," \
-     "$(du -sh "$bundle" | cut -f1) in $bundle/"
+echo "gpu-bundle: $(find "$bundle/bin" -type f | wc -l) executables," \
+     "$(find "$bundle/lib" -type f | wc -l) libraries, $(du -sh "$bundle" | cut -f1) in $bundle/"
 ls -l "$bundle/bin" "$bundle/lib"

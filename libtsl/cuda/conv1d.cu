@@ -256,6 +256,8 @@ tsl_cuda_conv1d (TslBackend *be, float *out, const float *x, const float *w, con
     const int taps = Cin * K;
     const gboolean pointwise = K == 1 && stride == 1 && padding == 0;
     const float *col = x;  /* pointwise: x[b] is its own column matrix */
+    int ld_col = Tin;
+    long long col_stride = (long long) Cin * Tin;
 
     if (n_out == 0)
         return;
@@ -277,10 +279,12 @@ tsl_cuda_conv1d (TslBackend *be, float *out, const float *x, const float *w, con
         if (!TSL_CUDA_CHECK_LAUNCH (be))
             return;
         col = ws;
+        ld_col = Tout;
+        col_stride = (long long) taps * Tout;
     }
-    /* out[b] = w @ col[b]; pointwise col[b] = x[b] is [Cin, Tin] with Tin = Tout */
-    tsl_cuda_gemm_ld (be, out, Tout, (long long) Cout * Tout, w, taps, 0, col, Tout,
-                      (long long) taps * Tout, B, Cout, Tout, taps, FALSE, FALSE, 1.0f, 0.0f);
+    /* out[b] [Cout, Tout] = w [Cout, Cin K] @ col[b] [Cin K, Tout] */
+    tsl_cuda_gemm_ld (be, out, Tout, (long long) Cout * Tout, w, taps, 0, col, ld_col, col_stride,
+                      B, Cout, Tout, taps, FALSE, FALSE, 1.0f, 0.0f);
     if (bias == NULL && mask == NULL)
         return;
     conv1d_bias_mask_kernel<<<flat_grid (n_out), TSL_CUDA_BLOCK, 0, stream>>> (out, bias, mask,

@@ -114,6 +114,8 @@ tsl_dtype_convert_to_f32 (float *dst, const void *src, TslDtype dtype, gboolean 
     size_t size = tsl_dtype_size (dtype);
     gboolean host_order = big_endian == (G_BYTE_ORDER == G_BIG_ENDIAN);
 
+    if (n == 0)
+        return; /* dst and src may be NULL */
     if (dtype == TSL_DTYPE_F32 && host_order) {
         memcpy (dst, src, n * sizeof (float));
         return;

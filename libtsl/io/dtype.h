@@ -47,7 +47,8 @@ float tsl_bf16_to_f32 (guint16 bits);
 
 /* dst[i] = src[i] as float32 for i < n. src holds n packed elements of
  * `dtype` in the given byte order, at any alignment. Integers are rounded to
- * the nearest float; F64 is rounded to float (overflow gives infinity). */
+ * the nearest float; F64 is rounded to float (overflow gives infinity).
+ * With n = 0 nothing is touched and either pointer may be NULL. */
 void tsl_dtype_convert_to_f32 (float *dst /* [n] */, const void *src /* [n] elements */,
                                TslDtype dtype, gboolean big_endian, size_t n);
 

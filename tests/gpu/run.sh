@@ -12,15 +12,17 @@
 #   2. gpu-ops --mode test, --mode grad (CUDA-vs-CPU parity of every op);
 #   3. gpu-ops --mode perf (median times, TFLOP/s, CPU times);
 #   4. every other bundled executable: parity-* on the CUDA backend
-#      (TSL_TEST_BACKEND=cuda), then bench-*;
-#   5. compute-sanitizer memcheck over the parity cases, racecheck over the
-#      ops whose kernels use shared memory, when the tool is there.
+#      (TSL_TEST_BACKEND=cuda), then bench-* (bench-actionformer on the
+#      shipped fixture model, on CUDA and on the CPU);
+#   5. compute-sanitizer, when it is there: memcheck over the op cases of
+#      step 2 (test mode), racecheck over the ops whose kernels share
+#      memory within a block.
 # A missing executable or tool is reported, not fatal. The full log is
 # $OUT/gpu-run.log (each step also in $OUT/<step>.log); the short summary
 # table comes last. Exit status: 0 when every step passed or skipped.
 set -u
 
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 root=$PWD
 out=${OUT:-$root/gpu-out}
 mkdir -p "$out"
@@ -91,6 +93,7 @@ step () {
     esac
     detail=$(grep -E '^# [0-9]+ passed' "$out/$name.log" | tail -1 | sed 's/^# //')
     [ -z "$detail" ] && detail=$(grep -o -m 1 '# SKIP.*' "$out/$name.log")
+    [ -z "$detail" ] && detail=$(grep -o -m 1 '"median_s": [0-9.]*' "$out/$name.log")
     if [ -z "$detail" ] && grep -q -E '^(not )?ok ' "$out/$name.log"; then
         detail="$(grep -c '^ok ' "$out/$name.log") ok,"
         detail="$detail $(grep -c '^not ok ' "$out/$name.log") not ok"
@@ -108,7 +111,16 @@ for exe in "$bin"/parity-*; do
 done
 for exe in "$bin"/bench-*; do
     [ -e "$exe" ] || continue
-    step "$(basename "$exe")" 90 "$exe"
+    name=$(basename "$exe")
+    case $name in
+    bench-actionformer)
+        # the whole model on the shipped fixture (it accepts up to 384 steps)
+        model=$root/tests/data/actionformer-fixture.safetensors
+        step "$name-cuda" 90 "$exe" "$model" 384 20 cuda
+        step "$name-cpu" 90 "$exe" "$model" 384 5 cpu ;;
+    *)
+        step "$name" 90 "$exe" ;;
+    esac
 done
 
 if command -v compute-sanitizer >/dev/null 2>&1; then

@@ -129,6 +129,14 @@ test_convert (gconstpointer data)
     }
 }
 
+static void
+test_convert_empty (void)
+{
+    /* no element: nothing is read or written, NULL pointers included */
+    for (int d = 0; d < TSL_DTYPE_COUNT; d++)
+        tsl_dtype_convert_to_f32 (NULL, NULL, d, FALSE, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -136,6 +144,7 @@ main (int argc, char **argv)
     g_test_add_func ("/io/dtype/names", test_names);
     g_test_add_func ("/io/dtype/f16-all", test_f16_all);
     g_test_add_func ("/io/dtype/bf16", test_bf16);
+    g_test_add_func ("/io/dtype/convert-empty", test_convert_empty);
     for (guint i = 0; i < G_N_ELEMENTS (convert_cases); i++) {
         g_autofree char *path = g_strdup_printf ("/io/dtype/convert/%s",
                                                  tsl_dtype_name (convert_cases[i].dtype));

@@ -392,6 +392,7 @@ static const HeaderCase header_cases[] = {
     { "utf8-v3", "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }  \n", 3, 0, 4,
       NULL, 0, 0, NULL },
     { "zero-size", DICT ("<f4", "False", "(0, 4294967296)"), 1, 0, 0, NULL, 0, 0, NULL },
+    { "zero-size-fortran", DICT ("<f4", "True", "(4L, 0)"), 1, 0, 0, NULL, 0, 0, NULL },
 };
 
 static GBytes *
@@ -510,6 +511,8 @@ main (int argc, char **argv)
     int status;
 
     g_test_init (&argc, &argv, NULL);
+    if (g_getenv ("TSL_TEST_DATA") == NULL)
+        g_error ("set TSL_TEST_DATA to the tests/data directory (meson test does)");
     tmp_dir = g_dir_make_tmp ("tsl-npy-XXXXXX", NULL);
     g_assert_nonnull (tmp_dir);
 

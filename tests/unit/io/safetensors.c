@@ -747,6 +747,8 @@ main (int argc, char **argv)
     int status;
 
     g_test_init (&argc, &argv, NULL);
+    if (g_getenv ("TSL_TEST_DATA") == NULL)
+        g_error ("set TSL_TEST_DATA to the tests/data directory (meson test does)");
     tmp_dir = g_dir_make_tmp ("tsl-safetensors-XXXXXX", NULL);
     g_assert_nonnull (tmp_dir);
 

@@ -172,8 +172,9 @@ typedef void TslMaxPool1dBackwardFn (TslBackend *be, float *dx /* [B, C, T] */,
                                      const int32_t *argmax /* [B, C, To] */,
                                      int B, int C, int T, int To);
 
-/* Nearest down-sampling of masks (F.interpolate mode='nearest'):
- * out[b, i] = mask[b, floor(i * T / To)]. */
+/* Nearest down-sampling of masks (F.interpolate mode='nearest'), with
+ * PyTorch's float arithmetic: scale = (float) T / To,
+ * out[b, i] = mask[b, min((int) floor(i * scale), T - 1)]. */
 typedef void TslMaskDownsampleFn (TslBackend *be, float *out /* [B, To] */,
                                   const float *mask /* [B, T] */, int B, int T, int To);
 
@@ -244,15 +245,19 @@ typedef void TslSumSquaresFn (TslBackend *be, float *out /* [1] */, const float 
 /* One AdamW step as in PyTorch 1.13 (torch.optim.AdamW, single tensor):
  * p *= 1 - lr * wd; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
  * p -= lr / (1 - b1^step) * m / (sqrt(v) / sqrt(1 - b2^step) + eps).
- * step counts from 1. Pass weight_decay 0 for tensors without decay. */
+ * step counts from 1. Pass weight_decay 0 for tensors without decay.
+ * The hyper-parameters are doubles, as Python's are: every scalar factor
+ * (1 - beta1, lr / (1 - beta1^step), ...) is formed in double and rounded
+ * to float once, as PyTorch does before its float32 kernels run. */
 typedef void TslAdamWFn (TslBackend *be, float *param /* [n] */, float *m /* [n] */,
                          float *v /* [n] */, const float *grad /* [n] */, size_t n,
-                         float lr, float beta1, float beta2, float eps, float weight_decay,
+                         double lr, double beta1, double beta2, double eps, double weight_decay,
                          int step);
 
-/* ema = decay * ema + (1 - decay) * param */
+/* ema = decay * ema + (1 - decay) * param, both factors formed in double
+ * and rounded to float */
 typedef void TslEmaFn (TslBackend *be, float *ema /* [n] */, const float *param /* [n] */,
-                       size_t n, float decay);
+                       size_t n, double decay);
 
 /* ---- the table ---- */
 

@@ -34,14 +34,16 @@ tsl_cpu_sum_squares (TslBackend *be, float *out, const float *x, size_t n)
 
 void
 tsl_cpu_adamw (TslBackend *be, float *param, float *m, float *v, const float *grad, size_t n,
-               float lr, float beta1, float beta2, float eps, float weight_decay, int step)
+               double lr, double beta1_d, double beta2_d, double eps_d, double weight_decay,
+               int step)
 {
-    const float decay = (float) (1.0 - (double) lr * weight_decay);
-    const float one_minus_b1 = (float) (1.0 - beta1);
-    const float one_minus_b2 = (float) (1.0 - beta2);
-    const double bias_correction1 = 1.0 - pow (beta1, step);
-    const double bias_correction2 = 1.0 - pow (beta2, step);
-    const float neg_step_size = (float) (-(double) lr / bias_correction1);
+    const float decay = (float) (1.0 - lr * weight_decay);
+    const float beta1 = (float) beta1_d, beta2 = (float) beta2_d, eps = (float) eps_d;
+    const float one_minus_b1 = (float) (1.0 - beta1_d);
+    const float one_minus_b2 = (float) (1.0 - beta2_d);
+    const double bias_correction1 = 1.0 - pow (beta1_d, step);
+    const double bias_correction2 = 1.0 - pow (beta2_d, step);
+    const float neg_step_size = (float) (-lr / bias_correction1);
     const float bias_correction2_sqrt = (float) sqrt (bias_correction2);
 
 #pragma omp parallel for
@@ -58,9 +60,10 @@ tsl_cpu_adamw (TslBackend *be, float *param, float *m, float *v, const float *gr
 }
 
 void
-tsl_cpu_ema (TslBackend *be, float *ema, const float *param, size_t n, float decay)
+tsl_cpu_ema (TslBackend *be, float *ema, const float *param, size_t n, double decay_d)
 {
-    const float take = (float) (1.0 - decay);
+    const float decay = (float) decay_d;
+    const float take = (float) (1.0 - decay_d);
 
 #pragma omp parallel for
     for (size_t i = 0; i < n; i++)

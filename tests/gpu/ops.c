@@ -890,8 +890,8 @@ adamw_describe (const OpCase *c, Tensors *ts)
 static void
 adamw_forward (TslBackend *be, const OpCase *c, const Tensors *ts)
 {
-    be->ops->adamw (be, T ("param"), T ("m"), T ("v"), T ("grad"), flat_n (c), 1e-3f, 0.9f,
-                    0.999f, 1e-8f, 0.05f, 3);
+    be->ops->adamw (be, T ("param"), T ("m"), T ("v"), T ("grad"), flat_n (c), 1e-3, 0.9,
+                    0.999, 1e-8, 0.05, 3);
 }
 
 static void
@@ -904,7 +904,7 @@ ema_describe (const OpCase *c, Tensors *ts)
 static void
 ema_forward (TslBackend *be, const OpCase *c, const Tensors *ts)
 {
-    be->ops->ema (be, T ("ema"), T ("param"), flat_n (c), 0.999f);
+    be->ops->ema (be, T ("ema"), T ("param"), flat_n (c), 0.999);
 }
 
 #define SLOT(op) offsetof (TslBackendOps, op)

@@ -235,11 +235,17 @@ test_adamw (void)
 
     if (!require_fixtures ())
         return;
-    g_autofree float *hp = load (5, "adamw.hparams");  /* lr, beta1, beta2, eps, weight decay */
+    /* the script's hyper-parameters, as the Python doubles it used; the
+     * fixture stores them as float32, which must agree */
+    static const double hp[5] = { 1e-3, 0.9, 0.999, 1e-8, 0.05 };  /* lr, b1, b2, eps, wd */
+    g_autofree float *stored = load (5, "adamw.hparams");
+
+    for (int i = 0; i < 5; i++)
+        g_assert_cmpfloat (stored[i], ==, (float) hp[i]);
 
     for (guint gi = 0; gi < G_N_ELEMENTS (groups); gi++) {
         const char *group = groups[gi];
-        const float weight_decay = gi == 0 ? hp[4] : 0.0f;
+        const double weight_decay = gi == 0 ? hp[4] : 0.0;
         const size_t n = tsl_safetensors_entry_numel (entry (gi == 0 ? 2 : 1, "adamw.%s.init",
                                                              group));
         float *param = tsl_test_alloc_guarded (n);
@@ -253,18 +259,15 @@ test_adamw (void)
 
             be->ops->adamw (be, param, m, v, grad, n, hp[0], hp[1], hp[2], hp[3], weight_decay,
                             step);
-            /* the same float32 operations in the same order; the scalar
-             * factors come from float hyper-parameters here and from Python
-             * doubles in PyTorch (1 - 0.9f is 2.4e-7 relatively off 0.1),
-             * which moves an update of 1e-3 by well under 1e-9 */
-            check_fixture (what, param, n, 1e-9, 2e-7, "adamw.%s.param%d", group, step);
+            /* the same float32 operations in the same order with the same
+             * scalar factors; PyTorch's vectorised kernels may fuse a
+             * multiply-add where C does not: one rounding step apart */
+            check_fixture (what, param, n, 0.0, 2.5e-7, "adamw.%s.param%d", group, step);
         }
-        /* the moments carry the relative offsets of the (1 - beta) factors
-         * themselves: 2.4e-7 for m (on terms up to 0.05, which can cancel),
-         * 1.3e-5 for v, as 1 - 0.999f is 0.00099998713. The bias correction
-         * 1 - beta2^step has the same factor, so the updates above agree. */
-        check_fixture ("adamw exp_avg", m, n, 2e-8, 1e-6, "adamw.%s.exp_avg", group);
-        check_fixture ("adamw exp_avg_sq", v, n, 1e-12, 2e-5, "adamw.%s.exp_avg_sq", group);
+        /* m sums terms up to 0.05 that can cancel: one rounding of such a
+         * term (3e-9) shows as a large relative error on a small result */
+        check_fixture ("adamw exp_avg", m, n, 2e-8, 5e-7, "adamw.%s.exp_avg", group);
+        check_fixture ("adamw exp_avg_sq", v, n, 0.0, 5e-7, "adamw.%s.exp_avg_sq", group);
 
         tsl_test_free_guarded ("adamw param", param, n);
         tsl_test_free_guarded ("adamw m", m, n);

@@ -66,7 +66,7 @@ test_adamw_case (gconstpointer data)
 {
     const AdamWCase *c = data;
     const size_t n = c->n;
-    const float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
+    const double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
     g_autoptr (GError) error = NULL;
     TslBackend *be = tsl_backend_new ("cpu", &error);
     TslTestRng rng;
@@ -122,13 +122,13 @@ test_adamw_case (gconstpointer data)
 
 typedef struct {
     size_t n;
-    float decay;
+    double decay;
 } EmaCase;
 
 static const EmaCase ema_cases[] = {
-    { 1, 0.999f },
-    { 7, 0.9f },
-    { 10007, 0.9999f },
+    { 1, 0.999 },
+    { 7, 0.9 },
+    { 10007, 0.9999 },
 };
 
 static void

@@ -19,6 +19,7 @@
 #include "io/features.h"
 #include "io/safetensors.h"
 #include "models/actionformer/model.h"
+#include "models/labels.h"
 
 typedef struct {
     char *model;
@@ -29,36 +30,6 @@ typedef struct {
     char *dump;
     char *backend;
 } PredictOptions;
-
-/* Class names from the model's `tsl.labels` (a JSON array of strings);
- * class_N for any class it does not name. */
-static GPtrArray *
-read_labels (const TslSafetensors *st, int num_classes, GError **error)
-{
-    const char *text = tsl_safetensors_get_metadata (st, "tsl.labels");
-    GPtrArray *labels = g_ptr_array_new_with_free_func (g_free);
-    JsonArray *array = NULL;
-    g_autoptr (JsonParser) parser = json_parser_new ();
-
-    if (text != NULL) {
-        if (!json_parser_load_from_data (parser, text, -1, error)) {
-            g_prefix_error (error, "%s: tsl.labels: ", tsl_safetensors_path (st));
-            g_ptr_array_unref (labels);
-            return NULL;
-        }
-        if (JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
-            array = json_node_get_array (json_parser_get_root (parser));
-    }
-    for (int k = 0; k < num_classes; k++) {
-        JsonNode *node = array && (guint) k < json_array_get_length (array)
-                             ? json_array_get_element (array, k) : NULL;
-        if (node && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
-            g_ptr_array_add (labels, g_strdup (json_node_get_string (node)));
-        else
-            g_ptr_array_add (labels, g_strdup_printf ("class_%d", k));
-    }
-    return labels;
-}
 
 static gboolean
 write_events (const char *path, const TslSegment *events, int n, const GPtrArray *labels,
@@ -178,7 +149,7 @@ predict (const PredictOptions *opt, GError **error)
                      opt->model, cfg->input_dim);
         goto out;
     }
-    labels = read_labels (st, cfg->num_classes, error);
+    labels = tsl_model_labels (st, cfg->num_classes, error);
     if (labels == NULL)
         goto out;
 

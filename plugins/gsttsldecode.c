@@ -104,6 +104,7 @@
 #include "gsttslscores.h"
 #include "io/safetensors.h"
 #include "models/actionformer/config.h"
+#include "models/labels.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_tsl_decode_debug);
 #define GST_CAT_DEFAULT gst_tsl_decode_debug
@@ -491,37 +492,6 @@ gst_tsl_decode_get_property (GObject *object, guint prop_id, GValue *value, GPar
 
 /* ---- settings: model and properties ---- */
 
-/* Class names from the model's `tsl.labels` (a JSON array of strings),
- * class_N for every class it does not name. */
-static GPtrArray *
-gst_tsl_decode_read_labels (const TslSafetensors *st, gint num_classes, GError **error)
-{
-  const gchar *text = tsl_safetensors_get_metadata (st, "tsl.labels");
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GPtrArray) labels = g_ptr_array_new_with_free_func (g_free);
-  JsonArray *array = NULL;
-
-  if (text != NULL) {
-    if (!json_parser_load_from_data (parser, text, -1, error)) {
-      g_prefix_error (error, "%s: tsl.labels: ", tsl_safetensors_path (st));
-      return NULL;
-    }
-    if (JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
-      array = json_node_get_array (json_parser_get_root (parser));
-  }
-  for (gint k = 0; k < num_classes; k++) {
-    JsonNode *node = array != NULL && (guint) k < json_array_get_length (array) ?
-        json_array_get_element (array, k) : NULL;
-
-    if (node != NULL && JSON_NODE_HOLDS_VALUE (node)
-        && json_node_get_value_type (node) == G_TYPE_STRING)
-      g_ptr_array_add (labels, g_strdup (json_node_get_string (node)));
-    else
-      g_ptr_array_add (labels, g_strdup_printf ("class_%d", k));
-  }
-  return g_steal_pointer (&labels);
-}
-
 /* Reads the decoding defaults and labels of the model at `path`. */
 static gboolean
 gst_tsl_decode_load_model (GstTslDecode *self, const gchar *path, GError **error)
@@ -541,7 +511,7 @@ gst_tsl_decode_load_model (GstTslDecode *self, const gchar *path, GError **error
     g_prefix_error (error, "%s: tsl.config: ", path);
     return FALSE;
   }
-  self->model_labels = gst_tsl_decode_read_labels (st, cfg.num_classes, error);
+  self->model_labels = tsl_model_labels (st, cfg.num_classes, error);
   if (self->model_labels == NULL)
     return FALSE;
   self->model_classes = cfg.num_classes;

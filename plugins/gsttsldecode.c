@@ -300,7 +300,9 @@ gst_tsl_decode_class_init (GstTslDecodeClass *klass)
           "value)", -1.0, G_MAXDOUBLE, DEFAULT_FROM_MODEL, flags));
   g_object_class_install_property (gobject_class, PROP_MIN_SCORE,
       g_param_spec_double ("min-score", "Minimum score",
-          "Drop events whose score falls below this (0 .. 1; negative: the model's value)",
+          "Soft-NMS drops a candidate once its decayed score falls below this; hard NMS keeps "
+          "scores above it; each class's best candidate always survives (0 .. 1; "
+          "negative: the model's value)",
           -1.0, 1.0, DEFAULT_FROM_MODEL, flags));
   g_object_class_install_property (gobject_class, PROP_MAX_EVENTS,
       g_param_spec_int ("max-events", "Maximum events",

@@ -11,8 +11,8 @@
  * SECTION:element-tslfeaturesrc
  * @title: tslfeaturesrc
  *
- * Plays one video's feature sequence, stored by a feature extractor or by
- * `gst-tsl-train extract`, as a feature stream.
+ * Plays one video's feature sequence, as a feature extractor stored it, as
+ * a feature stream.
  *
  * `location` is `FILE.npy` holding float [T, D] (one vector per row), or
  * `FILE.safetensors:NAME` naming a [D, T] or [1, D, T] tensor. Any float
@@ -49,8 +49,8 @@
 GST_DEBUG_CATEGORY_STATIC (gst_tsl_feature_src_debug);
 #define GST_CAT_DEFAULT gst_tsl_feature_src_debug
 
-#define DEFAULT_RATE_N 30       /* ActionFormer's default fps ... */
-#define DEFAULT_RATE_D 16       /* ... over its default feat_stride */
+#define DEFAULT_RATE_N 30       /* 30 fps video ... */
+#define DEFAULT_RATE_D 16       /* ... one vector every 16 frames (VideoMAE clips) */
 #define DEFAULT_WINDOW_NS (16 * GST_SECOND / 30)        /* num_frames / fps */
 #define DEFAULT_VECTORS_PER_BUFFER 16
 

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * train.h: ActionFormer in train mode: a batched forward that keeps every
+ * activation its backward needs, the backward pass from the gradients of
+ * the per-level outputs to the gradients of every parameter, and the
+ * gradient buffers themselves, named as the official state_dict
+ * (happyharrycn/actionformer_release 61ea7eb9).
+ *
+ * Train mode differs from eval (model.h) in three ways, as the official
+ * PtTransformer.preprocessing and modules do:
+ * - every video of a batch is padded to max_seq_len (longer videos are an
+ *   error, as the official training asserts), with one mask per video;
+ * - dropout and drop path draw no random numbers here: AffineDropPath is
+ *   scale * x, which is the official module with drop_prob 0;
+ * - outputs are kept on the device for the losses ([B, K, T_L] logits and
+ *   [B, 2, T_L] offsets, channels-first, 0 at padded positions).
+ * Global attention (mha window <= 1) has no backward here and is
+ * TSL_ERROR_UNSUPPORTED.
+ *
+ * Gradients: one device block holding every parameter's gradient in the
+ * official parameter order; backward ADDS into it (zero it first with
+ * tsl_actionformer_grads_zero). Upstream gradients are device tensors of
+ * the outputs' shapes; values at padded positions are ignored (masked).
+ */
+#pragma once
+
+#include "model.h"
+
+G_BEGIN_DECLS
+
+typedef struct _TslActionFormerGrads TslActionFormerGrads;
+typedef struct _TslActionFormerTrain TslActionFormerTrain;
+
+/* ---- gradients ---- */
+
+/* Device buffers for the gradient of every parameter of m (zeroed). */
+TslActionFormerGrads *tsl_actionformer_grads_new (TslActionFormer *m, GError **error);
+void tsl_actionformer_grads_free (TslActionFormerGrads *g);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TslActionFormerGrads, tsl_actionformer_grads_free)
+
+void tsl_actionformer_grads_zero (TslActionFormerGrads *g);
+/* Number of parameter tensors, in the official state_dict order. */
+int tsl_actionformer_grads_count (const TslActionFormerGrads *g);
+/* Official name of parameter i ("backbone.stem.0.ln1.weight", ...). */
+const char *tsl_actionformer_grads_name (const TslActionFormerGrads *g, int i);
+/* Gradient tensor i (device memory borrowed from g, official shape). */
+const TslTensor *tsl_actionformer_grads_tensor (const TslActionFormerGrads *g, int i);
+/* Index of the parameter `name`, or -1. */
+int tsl_actionformer_grads_find (const TslActionFormerGrads *g, const char *name);
+/* The whole gradient block [n] in parameter order. */
+float *tsl_actionformer_grads_data (const TslActionFormerGrads *g, size_t *n);
+
+/* ---- train forward and backward ---- */
+
+/* Saved-activation storage for batches of up to max_batch videos; borrows
+ * m (free the trainer first). */
+TslActionFormerTrain *tsl_actionformer_train_new (TslActionFormer *m, int max_batch,
+                                                  GError **error);
+void tsl_actionformer_train_free (TslActionFormerTrain *t);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TslActionFormerTrain, tsl_actionformer_train_free)
+
+/* Runs the network on B videos: video b is feats_host[b, :, :lengths[b]]
+ * (the columns beyond lengths[b] are not read). 1 <= lengths[b] <=
+ * max_seq_len, else TSL_ERROR_SHAPE. */
+gboolean tsl_actionformer_train_forward (TslActionFormerTrain *t,
+                                         const float *feats_host /* [B, C_in, T_feats] */,
+                                         int T_feats, const int *lengths /* [B] */, int B,
+                                         GError **error);
+
+/* Outputs and masks of the last train forward at pyramid level `level`:
+ * T_L = max_seq_len / scale_factor^level positions; mask 1 = valid. */
+typedef struct {
+    int batch;                                          /* B */
+    int n_levels;
+    int level_len[TSL_ACTIONFORMER_MAX_LEVELS];         /* T_L */
+    const float *cls_logits[TSL_ACTIONFORMER_MAX_LEVELS];  /* [B, K, T_L] device */
+    const float *reg_offsets[TSL_ACTIONFORMER_MAX_LEVELS]; /* [B, 2, T_L] device */
+    const float *mask[TSL_ACTIONFORMER_MAX_LEVELS];        /* [B, T_L] device */
+} TslActionFormerTrainOutput;
+
+void tsl_actionformer_train_output (const TslActionFormerTrain *t,
+                                    TslActionFormerTrainOutput *out);
+
+/* Adds d(loss)/d(parameter) to grads, given d(loss)/d(cls_logits.L) and
+ * d(loss)/d(reg_offsets.L) of the last train forward (device, per level
+ * [B, K, T_L] and [B, 2, T_L]). */
+gboolean tsl_actionformer_backward (TslActionFormerTrain *t,
+                                    const float *const *dcls_logits,
+                                    const float *const *dreg_offsets,
+                                    TslActionFormerGrads *grads, GError **error);
+
+G_END_DECLS

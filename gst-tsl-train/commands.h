@@ -8,5 +8,6 @@
 #include <glib.h>
 
 int tsl_train_command_eval (int argc, char **argv);
+int tsl_train_command_fit (int argc, char **argv);
 int tsl_train_command_info (int argc, char **argv);
 int tsl_train_command_predict (int argc, char **argv);

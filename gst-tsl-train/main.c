@@ -19,6 +19,7 @@ typedef struct {
 static const Command commands[] = {
     { "eval", "score predictions against annotations with the Perception Test detection mAP",
       tsl_train_command_eval },
+    { "fit", "train an ActionFormer model on annotated features", tsl_train_command_fit },
     { "info", "print a .safetensors file's metadata and tensors, or a .npy file's dtype and shape",
       tsl_train_command_info },
     { "predict", "find sound events in one video's features with an ActionFormer model",

@@ -26,8 +26,8 @@
 
 /* ---- parameters by official name ---- */
 
-typedef void (*ParamFn) (void *ctx, const char *name, const float **slot, int ndim,
-                         const int *shape);
+typedef void (*ParamFn) (void *ctx, const char *name, TslActionFormerParamKind kind,
+                         const float **slot, int ndim, const int *shape);
 
 static void
 walk_norm (ParamFn fn, void *ctx, const char *prefix, TslAfNorm *norm, int C)
@@ -36,8 +36,8 @@ walk_norm (ParamFn fn, void *ctx, const char *prefix, TslAfNorm *norm, int C)
     g_autofree char *weight = g_strconcat (prefix, ".weight", NULL);
     g_autofree char *bias = g_strconcat (prefix, ".bias", NULL);
 
-    fn (ctx, weight, &norm->weight, 3, shape);
-    fn (ctx, bias, &norm->bias, 3, shape);
+    fn (ctx, weight, TSL_AF_PARAM_NORM_WEIGHT, &norm->weight, 3, shape);
+    fn (ctx, bias, TSL_AF_PARAM_NORM_BIAS, &norm->bias, 3, shape);
 }
 
 static void
@@ -48,9 +48,9 @@ walk_conv (ParamFn fn, void *ctx, const char *prefix, TslAfConv *conv, int c_out
     g_autofree char *weight = g_strconcat (prefix, ".weight", NULL);
     g_autofree char *bias = g_strconcat (prefix, ".bias", NULL);
 
-    fn (ctx, weight, &conv->weight, 3, shape);
+    fn (ctx, weight, TSL_AF_PARAM_CONV_WEIGHT, &conv->weight, 3, shape);
     if (conv->bias != NULL)
-        fn (ctx, bias, &conv->bias, 1, &c_out);
+        fn (ctx, bias, TSL_AF_PARAM_CONV_BIAS, &conv->bias, 1, &c_out);
 }
 
 static void
@@ -87,9 +87,9 @@ walk_block (ParamFn fn, void *ctx, const char *prefix, TslAfBlock *b, int D)
     walk_conv (fn, ctx, mlp_in, &b->mlp_in, 4 * D, D, 1);
     walk_conv (fn, ctx, mlp_out, &b->mlp_out, D, 4 * D, 1);
     if (b->drop_path_attn != NULL)
-        fn (ctx, drop_attn, &b->drop_path_attn, 3, scale_shape);
+        fn (ctx, drop_attn, TSL_AF_PARAM_DROP_PATH_SCALE, &b->drop_path_attn, 3, scale_shape);
     if (b->drop_path_mlp != NULL)
-        fn (ctx, drop_mlp, &b->drop_path_mlp, 3, scale_shape);
+        fn (ctx, drop_mlp, TSL_AF_PARAM_DROP_PATH_SCALE, &b->drop_path_mlp, 3, scale_shape);
 }
 
 static void
@@ -111,7 +111,7 @@ walk_head (ParamFn fn, void *ctx, const TslActionFormerConfig *cfg, const char *
     }
     for (int level = 0; reg_scale != NULL && level < cfg->n_fpn_levels; level++) {
         g_autofree char *scale = g_strdup_printf ("reg_head.scale.%d.scale", level);
-        fn (ctx, scale, &reg_scale[level], 0, NULL);
+        fn (ctx, scale, TSL_AF_PARAM_SCALE, &reg_scale[level], 0, NULL);
     }
     walk_conv (fn, ctx, out, &head->out, n_out, n_convs > 0 ? cfg->head_dim : cfg->fpn_dim,
                cfg->head_kernel_size);
@@ -155,7 +155,8 @@ typedef struct {
 } GradsBuilder;
 
 static void
-grads_add (void *ctx, const char *name, const float **slot, int ndim, const int *shape)
+grads_add (void *ctx, const char *name, TslActionFormerParamKind kind, const float **slot,
+           int ndim, const int *shape)
 {
     GradsBuilder *builder = ctx;
     TslActionFormerGrads *g = builder->grads;
@@ -280,6 +281,85 @@ tsl_actionformer_grads_data (const TslActionFormerGrads *g, size_t *n)
     if (n != NULL)
         *n = g->total;
     return g->data;
+}
+
+/* ---- parameter list and pointers ---- */
+
+static void
+spec_add (void *ctx, const char *name, TslActionFormerParamKind kind, const float **slot,
+          int ndim, const int *shape)
+{
+    TslActionFormerParamSpec spec = { .name = g_strdup (name), .kind = kind, .ndim = ndim };
+
+    for (int d = 0; d < ndim; d++)
+        spec.shape[d] = shape[d];
+    g_array_append_val (ctx, spec);
+}
+
+static void
+spec_clear (gpointer data)
+{
+    g_free (((TslActionFormerParamSpec *) data)->name);
+}
+
+GArray *
+tsl_actionformer_param_specs (const TslActionFormerConfig *cfg)
+{
+    static const float present = 0.0f; /* marks an optional tensor as present */
+    const int n_blocks = MAX (cfg->n_stem_blocks + cfg->n_branch_blocks, 1);
+    const int n_embd = MAX (cfg->n_embd_convs, 1), n_head = MAX (cfg->head_num_layers - 1, 1);
+    const float *head_bias = cfg->head_with_ln ? NULL : &present;
+    GArray *specs = g_array_new (FALSE, TRUE, sizeof (TslActionFormerParamSpec));
+    TslAfParams p = { 0 };
+
+    g_array_set_clear_func (specs, spec_clear);
+    p.embd = g_new0 (TslAfConv, n_embd);
+    p.embd_norm = cfg->embd_with_ln ? g_new0 (TslAfNorm, n_embd) : NULL;
+    p.blocks = g_new0 (TslAfBlock, n_blocks);
+    p.cls_head.conv = g_new0 (TslAfConv, n_head);
+    p.reg_head.conv = g_new0 (TslAfConv, n_head);
+    p.cls_head.norm = cfg->head_with_ln ? g_new0 (TslAfNorm, n_head) : NULL;
+    p.reg_head.norm = cfg->head_with_ln ? g_new0 (TslAfNorm, n_head) : NULL;
+    for (int i = 0; i < n_embd; i++)
+        p.embd[i].bias = cfg->embd_with_ln ? NULL : &present;
+    for (int i = 0; i < n_blocks; i++) {
+        TslAfBlock *b = &p.blocks[i];
+        int stride = i < cfg->n_stem_blocks ? 1 : cfg->scale_factor;
+
+        b->kernel = stride > 1 ? stride + 1 : 3;
+        b->query.bias = b->key.bias = b->value.bias = b->proj.bias = &present;
+        b->mlp_in.bias = b->mlp_out.bias = &present;
+        b->drop_path_attn = b->drop_path_mlp = cfg->droppath > 0.0 ? &present : NULL;
+    }
+    for (int i = 0; i < n_head; i++)
+        p.cls_head.conv[i].bias = p.reg_head.conv[i].bias = head_bias;
+    p.cls_head.out.bias = p.reg_head.out.bias = &present;
+    walk_params (spec_add, specs, cfg, &p);
+    g_free (p.embd);
+    g_free (p.embd_norm);
+    g_free (p.blocks);
+    g_free (p.cls_head.conv);
+    g_free (p.reg_head.conv);
+    g_free (p.cls_head.norm);
+    g_free (p.reg_head.norm);
+    return specs;
+}
+
+static void
+pointer_add (void *ctx, const char *name, TslActionFormerParamKind kind, const float **slot,
+             int ndim, const int *shape)
+{
+    g_ptr_array_add (ctx, (gpointer) *slot);
+}
+
+float **
+tsl_actionformer_param_data (TslActionFormer *m, int *n)
+{
+    GPtrArray *pointers = g_ptr_array_new ();
+
+    walk_params (pointer_add, pointers, &m->cfg, &m->params);
+    *n = (int) pointers->len;
+    return (float **) g_ptr_array_free (pointers, FALSE);
 }
 
 /* ---- saved-activation arena ---- */

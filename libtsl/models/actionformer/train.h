@@ -31,6 +31,34 @@ G_BEGIN_DECLS
 typedef struct _TslActionFormerGrads TslActionFormerGrads;
 typedef struct _TslActionFormerTrain TslActionFormerTrain;
 
+/* ---- parameters ---- */
+
+/* What a parameter is, which decides its initial value and whether the
+ * official optimiser decays it (convolution weights only). */
+typedef enum {
+    TSL_AF_PARAM_CONV_WEIGHT,     /* [C_out, C_in / groups, K] */
+    TSL_AF_PARAM_CONV_BIAS,       /* [C_out] */
+    TSL_AF_PARAM_NORM_WEIGHT,     /* [1, C, 1] LayerNorm gain */
+    TSL_AF_PARAM_NORM_BIAS,       /* [1, C, 1] */
+    TSL_AF_PARAM_SCALE,           /* [] Scale of a regression level */
+    TSL_AF_PARAM_DROP_PATH_SCALE, /* [1, D, 1] AffineDropPath scale */
+} TslActionFormerParamKind;
+
+typedef struct {
+    char *name;                 /* official state_dict name */
+    TslActionFormerParamKind kind;
+    int ndim;
+    int shape[3];
+} TslActionFormerParamSpec;
+
+/* Every parameter a model of this configuration has, in the official
+ * state_dict order (the order of the gradients): a GArray of
+ * TslActionFormerParamSpec that frees the names with it. */
+GArray *tsl_actionformer_param_specs (const TslActionFormerConfig *cfg);
+/* The device buffers of m's parameters in the same order ([n], g_free the
+ * array, not the buffers, which m owns). Writing them changes the model. */
+float **tsl_actionformer_param_data (TslActionFormer *m, int *n);
+
 /* ---- gradients ---- */
 
 /* Device buffers for the gradient of every parameter of m (zeroed). */

@@ -6,6 +6,14 @@
  * (np.linspace(0.1, 0.5, 5), as the challenge) and their average.
  *
  *   eval --annotations GT.json --predictions P.json [--split valid] [--json]
+ *   eval --annotations GT.json --model M.safetensors --features DIR [--features DIR2 ...]
+ *        [--split valid] [--predictions-out P.json] [--backend B] [--json]
+ *
+ * The second form first runs the model on every video of the split: the
+ * features are read, joined and resampled as training reads them
+ * (libtsl/train/dataset.h, with the model's dataset settings), decoded with
+ * the model's test_cfg, and converted to seconds with the video's own
+ * timing, as the official evaluation loop does.
  *
  * GT.json: Perception Test or ActivityNet-style annotations (recognised by
  * content). P.json: a submission {video_id: {"sound_localisation": [...]}}
@@ -20,10 +28,15 @@
 #include <string.h>
 
 #include "commands.h"
+#include "decode/decode.h"
 #include "eval/map.h"
 #include "eval/submission.h"
 #include "io/annotations.h"
 #include "io/json-fields.h"
+#include "io/safetensors.h"
+#include "models/actionformer/model.h"
+#include "train/dataset.h"
+#include "train/trainer.h"
 
 #define DEFAULT_SPLIT "valid"
 #define NAME_WIDTH_MAX 24 /* class names are cut to this many characters */
@@ -34,7 +47,9 @@ typedef struct {
     char *split;
     gboolean json;
     char *model;
-    char *features;
+    char **features;
+    char *predictions_out;
+    char *backend;
 } EvalOptions;
 
 static void
@@ -109,6 +124,107 @@ print_table (const TslMapResult *r, const TslAnnotations *gt, const char *split,
     printf ("\naverage mAP: %.4f\n", r->average_map);
 }
 
+/* Appends the events the model finds in one video to preds. */
+static gboolean
+predict_video (TslActionFormer *model, const TslTrainSample *video, GArray *preds, GError **error)
+{
+    const TslActionFormerConfig *cfg = tsl_actionformer_get_config (model);
+    TslDecodeLevel levels[TSL_ACTIONFORMER_MAX_LEVELS];
+    TslActionFormerOutput out;
+    const TslDecodeTiming timing = {
+        .fps = video->fps,
+        .duration_s = video->duration,
+        .feat_stride = video->feat_stride,
+        .num_frames = video->feat_num_frames,
+    };
+
+    if (!tsl_actionformer_forward (model, video->feats, video->length, &out, error)) {
+        g_prefix_error (error, "video %s: ", video->video_id);
+        return FALSE;
+    }
+    for (int l = 0; l < out.n_levels; l++) {
+        levels[l] = (TslDecodeLevel) {
+            .cls_logits = out.cls_logits[l],
+            .offsets = out.reg_offsets[l],
+            .mask = out.mask[l],
+            .T = out.level_len[l],
+            .stride = tsl_actionformer_config_level_stride (cfg, l),
+        };
+    }
+    g_autoptr (GArray) events =
+        tsl_decode_video (levels, out.n_levels, cfg->num_classes, &timing, &cfg->decode, error);
+    if (events == NULL)
+        return FALSE;
+    for (guint i = 0; i < events->len; i++) {
+        const TslSegment *e = &g_array_index (events, TslSegment, i);
+        tsl_predictions_add (preds, video->video_id, e->label, e->start, e->end, e->score);
+    }
+    return TRUE;
+}
+
+/* Runs the model on every video of the split. */
+static GArray *
+predict_split (const EvalOptions *opt, const TslAnnotations *gt, GError **error)
+{
+    g_autoptr (TslSafetensors) st = NULL;
+    g_autoptr (TslDataset) dataset = NULL;
+    g_autoptr (GArray) preds = tsl_predictions_new ();
+    TslTrainerConfig tcfg = { 0 };
+    TslActionFormer *model = NULL;
+    TslBackend *be = NULL;
+    const char *config_json;
+    gboolean ok = FALSE;
+
+    st = tsl_safetensors_open (opt->model, error);
+    if (st == NULL)
+        return NULL;
+    config_json = tsl_safetensors_get_metadata (st, "tsl.config");
+    if (config_json == NULL) {
+        g_set_error (error, TSL_ERROR, TSL_ERROR_FORMAT, "%s: no tsl.config metadata",
+                     opt->model);
+        return NULL;
+    }
+    if (!tsl_trainer_config_parse (&tcfg, config_json, error)) {
+        g_prefix_error (error, "%s: tsl.config: ", opt->model);
+        goto out;
+    }
+    const TslDatasetConfig dcfg = {
+        .split = opt->split,
+        .folders = (const char *const *) opt->features,
+        .input_dim = tcfg.model.input_dim,
+        .feat_stride = tcfg.model.feat_stride,
+        .num_frames = tcfg.model.num_frames,
+        .default_fps = tcfg.model.default_fps,
+        .downsample_rate = tcfg.downsample_rate,
+        .max_seq_len = tcfg.model.max_seq_len,
+        .force_upsampling = tcfg.force_upsampling,
+    };
+    dataset = tsl_dataset_new (gt, &dcfg, error);
+    if (dataset == NULL)
+        goto out;
+    be = tsl_backend_new (opt->backend, error);
+    if (be == NULL)
+        goto out;
+    model = tsl_actionformer_new (be, st, error);
+    if (model == NULL)
+        goto out;
+    for (guint i = 0; i < tsl_dataset_size (dataset); i++) {
+        g_autoptr (TslTrainSample) video = tsl_dataset_load (dataset, i, error);
+        if (video == NULL || !predict_video (model, video, preds, error))
+            goto out;
+    }
+    if (opt->predictions_out &&
+        !tsl_submission_write (opt->predictions_out, (const TslPrediction *) preds->data,
+                               (int) preds->len, error))
+        goto out;
+    ok = TRUE;
+out:
+    tsl_actionformer_free (model);
+    tsl_backend_free (be);
+    tsl_trainer_config_clear (&tcfg);
+    return ok ? g_steal_pointer (&preds) : NULL;
+}
+
 static gboolean
 evaluate (const EvalOptions *opt, GError **error)
 {
@@ -120,7 +236,8 @@ evaluate (const EvalOptions *opt, GError **error)
     gt = tsl_annotations_load (opt->annotations, error);
     if (gt == NULL)
         return FALSE;
-    preds = tsl_submission_load (opt->predictions, error);
+    preds = opt->model ? predict_split (opt, gt, error)
+                       : tsl_submission_load (opt->predictions, error);
     if (preds == NULL)
         return FALSE;
     tsl_map_default_thresholds (thresholds);
@@ -131,7 +248,8 @@ evaluate (const EvalOptions *opt, GError **error)
     if (opt->json)
         print_json (result);
     else
-        print_table (result, gt, opt->split, (int) preds->len, opt->predictions);
+        print_table (result, gt, opt->split, (int) preds->len,
+                     opt->model ? opt->model : opt->predictions);
     return TRUE;
 }
 
@@ -150,9 +268,15 @@ tsl_train_command_eval (int argc, char **argv)
         { "json", 0, 0, G_OPTION_ARG_NONE, &opt.json,
           "print {\"mAP\": {tIoU: mAP, ...}, \"average\": mAP} instead of the table", NULL },
         { "model", 'm', 0, G_OPTION_ARG_FILENAME, &opt.model,
-          "(not yet supported) evaluate a model on feature files", "FILE" },
-        { "features", 'f', 0, G_OPTION_ARG_FILENAME, &opt.features,
-          "(not yet supported) feature directory for --model", "DIR" },
+          "run this ActionFormer model on the split's features instead of --predictions",
+          "FILE" },
+        { "features", 'f', 0, G_OPTION_ARG_FILENAME_ARRAY, &opt.features,
+          "with --model: folder of <video_id>.npy [T, C] (repeat to join folders along C)",
+          "DIR" },
+        { "predictions-out", 'o', 0, G_OPTION_ARG_FILENAME, &opt.predictions_out,
+          "with --model: also write the predictions as a submission file", "P.json" },
+        { "backend", 'b', 0, G_OPTION_ARG_STRING, &opt.backend,
+          "with --model: auto (default), cpu or cuda", "NAME" },
         { NULL },
     };
     g_autoptr (GOptionContext) ctx =
@@ -164,14 +288,11 @@ tsl_train_command_eval (int argc, char **argv)
     if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
         fprintf (stderr, "gst-tsl-train eval: %s\n", error->message);
         status = 2;
-    } else if (opt.model != NULL || opt.features != NULL) {
-        fprintf (stderr, "gst-tsl-train eval: --model/--features (running a model before "
-                         "scoring) is not yet supported; pass a prediction file with "
-                         "--predictions\n");
-        status = 2;
-    } else if (opt.annotations == NULL || opt.predictions == NULL || argc > 1) {
-        fprintf (stderr, "gst-tsl-train eval: --annotations and --predictions are required "
-                         "(see --help)\n");
+    } else if (opt.annotations == NULL || argc > 1 ||
+               (opt.model == NULL) == (opt.predictions == NULL) ||
+               (opt.model != NULL) != (opt.features != NULL)) {
+        fprintf (stderr, "gst-tsl-train eval: --annotations and either --predictions, or "
+                         "--model with --features, are required (see --help)\n");
         status = 2;
     } else {
         if (opt.split == NULL)
@@ -185,6 +306,8 @@ tsl_train_command_eval (int argc, char **argv)
     g_free (opt.predictions);
     g_free (opt.split);
     g_free (opt.model);
-    g_free (opt.features);
+    g_strfreev (opt.features);
+    g_free (opt.predictions_out);
+    g_free (opt.backend);
     return status;
 }

@@ -91,15 +91,15 @@ if run 0 "eval --split train" -a "$gt" -p "$data/predictions.json" --split train
 fi
 
 # usage errors: exit 2
-if run 2 "--model is refused" -a "$gt" -p "$data/predictions.json" --model m.safetensors; then
-    expect "$tmp/err" "^gst-tsl-train eval: --model/--features .* is not yet supported" \
-        "--model: message"
+if run 2 "--model with --predictions exits 2" -a "$gt" -p "$data/predictions.json" \
+    --model m.safetensors --features feats/; then
+    expect "$tmp/err" "either --predictions, or --model with --features" "--model: message"
 fi
-if run 2 "--features is refused" --features feats/ -a "$gt"; then
-    expect "$tmp/err" "not yet supported" "--features: message"
+if run 2 "--model without --features exits 2" -a "$gt" --model m.safetensors; then
+    expect "$tmp/err" "either --predictions, or --model with --features" "--features: message"
 fi
 if run 2 "missing --predictions exits 2" --annotations "$gt"; then
-    expect "$tmp/err" "--annotations and --predictions are required" "missing option: message"
+    expect "$tmp/err" "--annotations and either --predictions" "missing option: message"
 fi
 if run 2 "an unknown option exits 2" -a "$gt" -p "$data/predictions.json" --bogus; then
     expect "$tmp/err" "Unknown option --bogus" "unknown option: message"

@@ -151,6 +151,20 @@ def test_convergence(tool, root, ann, feat_dir):
     if result is not None:
         print("# mAP: " + json.dumps(result))
         check(result["average"] > 0.9, f"training-set mAP {result['average']:.4f} > 0.9")
+    # the same through `eval --model`, which reads the features as training does
+    sub_path = os.path.join(root, "eval-model.json")
+    run = subprocess.run([tool, "eval", "--backend", "cpu", "--annotations", ann,
+                          "--model", os.path.join(out, "model.safetensors"),
+                          "--features", feat_dir, "--split", "train", "--json",
+                          "--predictions-out", sub_path], capture_output=True, text=True)
+    check(run.returncode == 0, "eval --model runs: " + run.stderr.strip()[-300:])
+    if run.returncode == 0:
+        direct = json.loads(run.stdout)
+        print("# eval --model mAP: " + json.dumps(direct))
+        check(direct["average"] > 0.9, f"eval --model mAP {direct['average']:.4f} > 0.9")
+        with open(sub_path) as f:
+            check(sorted(json.load(f)) == [f"video_{v}" for v in range(N_VIDEOS)],
+                  "eval --model wrote a submission with every video")
 
 
 def test_resume(tool, root, ann, feat_dir):

@@ -5,6 +5,7 @@
  * OpenBLAS built for OpenMP, so both share one thread pool).
  */
 #include <cblas.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,11 +33,30 @@ cpu_free (TslBackend *be, void *ptr)
     free (ptr);
 }
 
+/* copies of at least this many bytes are split over the threads */
+#define TSL_CPU_PARALLEL_COPY_MIN (4u << 20)
+#define TSL_CPU_COPY_CHUNK (1u << 20)
+
 static void
 cpu_copy (TslBackend *be, void *dst, const void *src, size_t bytes)
 {
-    if (bytes > 0 && dst != src)
-        memmove (dst, src, bytes);
+    const uintptr_t s = (uintptr_t) src, d = (uintptr_t) dst;
+    const size_t n_chunks = (bytes + TSL_CPU_COPY_CHUNK - 1) / TSL_CPU_COPY_CHUNK;
+
+    if (bytes == 0 || dst == src)
+        return;
+    if (bytes < TSL_CPU_PARALLEL_COPY_MIN || (d < s + bytes && s < d + bytes)) {
+        memmove (dst, src, bytes);  /* small, or overlapping */
+        return;
+    }
+    /* each chunk alone writes its bytes of dst */
+    #pragma omp parallel for
+    for (size_t chunk = 0; chunk < n_chunks; chunk++) {
+        const size_t offset = chunk * TSL_CPU_COPY_CHUNK;
+
+        memcpy ((char *) dst + offset, (const char *) src + offset,
+                MIN (TSL_CPU_COPY_CHUNK, bytes - offset));
+    }
 }
 
 static void

@@ -6,11 +6,17 @@
  * Layout and semantics: TslConv1dFn in ../ops.h; x is [B, Cin, Tin], w is
  * [Cout, Cin / groups, K], out is [B, Cout, Tout].
  *
- * Three paths:
+ * Four forward paths:
  * - pointwise (K = 1, stride 1, no padding): x[b] is already the column
  *   matrix, so each group is one sgemm;
  * - depthwise (groups = Cin = Cout > 1): direct loops along t, in parallel
- *   over channels;
+ *   over channels, bias and mask applied while the row is in L1;
+ * - shifted taps (stride 1, groups 1, Cout < Tout): the weights split per
+ *   tap into the workspace, w_tap[k] = w[:, :, k], then one sgemm per tap
+ *   on a strided view of x shifted by k - padding, accumulating (beta 1)
+ *   over the output times whose tap reads inside x. This skips im2col's
+ *   K-fold copy of x, which moves more memory than the weight split when
+ *   Cout < Tout;
  * - everything else: im2col of one batch item into the workspace,
  *   col[i * K + k, t] = x[b, i, t * stride - padding + k], then one sgemm
  *   per group, out[g] = w[g] @ col[g].
@@ -22,6 +28,7 @@
 #include <cblas.h>
 
 #include "cpu-ops.h"
+#include "vector-math.h"
 
 /* The output times t whose tap k reads inside x, [*t_begin, *t_end):
  * 0 <= t * stride - padding + k < Tin. */
@@ -41,6 +48,15 @@ static gboolean
 conv1d_is_pointwise (int K, int stride, int padding)
 {
     return K == 1 && stride == 1 && padding == 0;
+}
+
+/* Stride 1, one group, K > 1: one sgemm per tap on shifted views of x
+ * when splitting the weights per tap (Cout Cin K floats) moves less
+ * memory than im2col would (Cin K Tout floats), i.e. when Cout < Tout. */
+static gboolean
+conv1d_use_shifted_taps (int Cin, int Cout, int Tout, int K, int stride, int groups)
+{
+    return K > 1 && stride == 1 && groups == 1 && Cout < Tout;
 }
 
 static gboolean
@@ -116,32 +132,106 @@ conv1d_bias_mask (float *out /* [Cout, Tout] */, const float *bias /* [Cout] or 
     }
 }
 
-/* out[b, c, t] = sum over k of w[c, k] * x[b, c, t * stride - padding + k] */
+/* One depthwise row: out[t] = mask[t] * (bias + sum over k of
+ * w[k] * x[t * stride - padding + k]), taps outside x skipped, mask NULL
+ * meaning 1. The row stays in L1 across the K tap passes. */
+static TSL_VECTOR_CLONES void
+conv1d_depthwise_row (float *out /* [Tout] */, const float *x /* [Tin] */, const float *w /* [K] */,
+                      float bias, const float *mask /* [Tout] or NULL */, int Tin, int Tout, int K,
+                      int stride, int padding)
+{
+    for (int t = 0; t < Tout; t++)
+        out[t] = bias;
+    for (int k = 0; k < K; k++) {
+        const float w_k = w[k];
+        const int shift = k - padding;
+        int t_begin, t_end;
+
+        conv1d_tap_range (k, stride, padding, Tin, Tout, &t_begin, &t_end);
+#pragma omp simd
+        for (int t = t_begin; t < t_end; t++)
+            out[t] += w_k * x[t * stride + shift];
+    }
+    if (mask) {
+#pragma omp simd
+        for (int t = 0; t < Tout; t++)
+            out[t] *= mask[t];
+    }
+}
+
+/* out[b, c, t] = mask[b, t] * (bias[c] + sum over k of
+ *                w[c, k] * x[b, c, t * stride - padding + k]) */
 static void
 conv1d_depthwise_forward (float *out /* [B, C, Tout] */, const float *x /* [B, C, Tin] */,
-                          const float *w /* [C, 1, K] */, int B, int C, int Tin, int Tout, int K,
-                          int stride, int padding)
+                          const float *w /* [C, 1, K] */, const float *bias /* [C] or NULL */,
+                          const float *mask /* [B, Tout] or NULL */, int B, int C, int Tin,
+                          int Tout, int K, int stride, int padding)
 {
 #pragma omp parallel for collapse(2)
     for (int b = 0; b < B; b++) {
         for (int c = 0; c < C; c++) {
-            const float *x_bc = x + ((size_t) b * C + c) * Tin;
-            const float *w_c = w + (size_t) c * K;
-            float *out_bc = out + ((size_t) b * C + c) * Tout;
-
-            for (int t = 0; t < Tout; t++)
-                out_bc[t] = 0.0f;
-            for (int k = 0; k < K; k++) {
-                const float w_ck = w_c[k];
-                const int shift = k - padding;
-                int t_begin, t_end;
-
-                conv1d_tap_range (k, stride, padding, Tin, Tout, &t_begin, &t_end);
-#pragma omp simd
-                for (int t = t_begin; t < t_end; t++)
-                    out_bc[t] += w_ck * x_bc[t * stride + shift];
-            }
+            conv1d_depthwise_row (out + ((size_t) b * C + c) * Tout, x + ((size_t) b * C + c) * Tin,
+                                  w + (size_t) c * K, bias ? bias[c] : 0.0f,
+                                  mask ? mask + (size_t) b * Tout : NULL, Tin, Tout, K, stride,
+                                  padding);
         }
+    }
+}
+
+/* Per-tap weights: w_tap[k, o, i] = w[o, i, k] (groups 1) */
+static void
+conv1d_split_taps (float *w_tap /* [K, Cout, Cin] */, const float *w /* [Cout, Cin, K] */,
+                   int Cout, int Cin, int K)
+{
+#pragma omp parallel for
+    for (int o = 0; o < Cout; o++) {
+        for (int k = 0; k < K; k++) {
+            const float *w_o = w + (size_t) o * Cin * K + k;          /* stride K */
+            float *w_tap_o = w_tap + ((size_t) k * Cout + o) * Cin;  /* [Cin] */
+
+            for (int i = 0; i < Cin; i++)
+                w_tap_o[i] = w_o[(size_t) i * K];
+        }
+    }
+}
+
+/* out = sum over taps k of w_tap[k] @ x shifted by k - padding, one sgemm
+ * per tap on a strided view of x: the output times t whose tap reads
+ * inside x take x[:, t - padding + k] (stride 1, groups 1). A tap that
+ * covers every output time goes first with beta 0; without one, out is
+ * zeroed first. */
+static void
+conv1d_shifted_taps (float *out /* [Cout, Tout] */, const float *x /* [Cin, Tin] */,
+                     const float *w_tap /* [K, Cout, Cin] */, int Cin, int Cout, int Tin,
+                     int Tout, int K, int padding)
+{
+    int first = -1;
+
+    for (int k = 0; k < K && first < 0; k++) {
+        int t_begin, t_end;
+
+        conv1d_tap_range (k, 1, padding, Tin, Tout, &t_begin, &t_end);
+        if (t_begin == 0 && t_end == Tout)
+            first = k;
+    }
+    if (first < 0) {
+#pragma omp parallel for
+        for (int o = 0; o < Cout; o++) {
+            for (int t = 0; t < Tout; t++)
+                out[(size_t) o * Tout + t] = 0.0f;
+        }
+    }
+    for (int step = 0; step < K; step++) {
+        /* the covering tap first, then the others in order */
+        const int k = first < 0 ? step : step == 0 ? first : step <= first ? step - 1 : step;
+        int t_begin, t_end;
+
+        conv1d_tap_range (k, 1, padding, Tin, Tout, &t_begin, &t_end);
+        if (t_end <= t_begin)
+            continue;
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, Cout, t_end - t_begin, Cin, 1.0f,
+                     w_tap + (size_t) k * Cout * Cin, Cin, x + t_begin - padding + k, Tin,
+                     first < 0 || step > 0 ? 1.0f : 0.0f, out + t_begin, Tout);
     }
 }
 
@@ -155,10 +245,22 @@ tsl_cpu_conv1d (TslBackend *be, float *out, const float *x, const float *w, cons
     float *col = NULL; /* [Cin * K, Tout] */
 
     if (conv1d_is_depthwise (Cin, Cout, groups)) {
-        conv1d_depthwise_forward (out, x, w, B, Cin, Tin, Tout, K, stride, padding);
-        for (int b = 0; b < B; b++)
-            conv1d_bias_mask (out + (size_t) b * Cout * Tout, bias,
-                              mask ? mask + (size_t) b * Tout : NULL, Cout, Tout);
+        conv1d_depthwise_forward (out, x, w, bias, mask, B, Cin, Tin, Tout, K, stride, padding);
+        return;
+    }
+    if (conv1d_use_shifted_taps (Cin, Cout, Tout, K, stride, groups)) {
+        float *w_tap = tsl_backend_workspace (be, (size_t) K * Cout * Cin * sizeof (float));
+
+        if (w_tap == NULL)
+            return;
+        conv1d_split_taps (w_tap, w, Cout, Cin, K);
+        for (int b = 0; b < B; b++) {
+            float *out_b = out + (size_t) b * Cout * Tout;
+
+            conv1d_shifted_taps (out_b, x + (size_t) b * Cin * Tin, w_tap, Cin, Cout, Tin, Tout, K,
+                                 padding);
+            conv1d_bias_mask (out_b, bias, mask ? mask + (size_t) b * Tout : NULL, Cout, Tout);
+        }
         return;
     }
     if (!pointwise) {

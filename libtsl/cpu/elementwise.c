@@ -5,6 +5,10 @@
  * of ../ops.h. Per-channel tensors are channels-first [B, C, T]; token
  * tensors [B, N, C] come in as [B*N, C, 1].
  *
+ * Per-channel ops on [B, C, 1] (a mask over the time axis of a [C, T]
+ * tensor, viewed as [C, T, 1]) run along the contiguous axis instead of
+ * one element per row.
+ *
  * Forward ops overwrite their output. Backward ops add (+=) into every d*
  * buffer; a d* documented "or NULL" is skipped when NULL. Per-channel
  * gradients (dbias, ds) are summed over b and t in double, one channel
@@ -22,6 +26,19 @@ void
 tsl_cpu_bias_add (TslBackend *be, float *out, const float *x, const float *bias, int B, int C,
                   int T)
 {
+    if (T == 1) {
+        /* [B, C, 1], e.g. a bias over the key axis of attention scores */
+        #pragma omp parallel for if ((size_t) B * C >= ELEMENTWISE_PARALLEL_MIN)
+        for (int b = 0; b < B; b++) {
+            const float *x_b = x + (size_t) b * C;  /* [C] */
+            float *out_b = out + (size_t) b * C;    /* [C] */
+
+            #pragma omp simd
+            for (int c = 0; c < C; c++)
+                out_b[c] = x_b[c] + bias[c];
+        }
+        return;
+    }
     #pragma omp parallel for collapse (2) if ((size_t) B * C * T >= ELEMENTWISE_PARALLEL_MIN)
     for (int b = 0; b < B; b++) {
         for (int c = 0; c < C; c++) {
@@ -153,6 +170,20 @@ void
 tsl_cpu_channel_scale (TslBackend *be, float *out, const float *x, const float *s, int B, int C,
                        int T)
 {
+    if (T == 1) {
+        /* [B, C, 1], e.g. a mask over the time axis of a [C, T] tensor: the
+         * scale runs along the contiguous axis */
+        #pragma omp parallel for if ((size_t) B * C >= ELEMENTWISE_PARALLEL_MIN)
+        for (int b = 0; b < B; b++) {
+            const float *x_b = x + (size_t) b * C;  /* [C] */
+            float *out_b = out + (size_t) b * C;    /* [C] */
+
+            #pragma omp simd
+            for (int c = 0; c < C; c++)
+                out_b[c] = x_b[c] * s[c];
+        }
+        return;
+    }
     #pragma omp parallel for collapse (2) if ((size_t) B * C * T >= ELEMENTWISE_PARALLEL_MIN)
     for (int b = 0; b < B; b++) {
         for (int c = 0; c < C; c++) {
@@ -172,7 +203,17 @@ void
 tsl_cpu_channel_scale_backward (TslBackend *be, float *dx, float *ds, const float *dout,
                                 const float *x, const float *s, int B, int C, int T)
 {
-    if (dx != NULL) {
+    if (dx != NULL && T == 1) {
+        #pragma omp parallel for if ((size_t) B * C >= ELEMENTWISE_PARALLEL_MIN)
+        for (int b = 0; b < B; b++) {
+            const float *dout_b = dout + (size_t) b * C;  /* [C] */
+            float *dx_b = dx + (size_t) b * C;            /* [C] */
+
+            #pragma omp simd
+            for (int c = 0; c < C; c++)
+                dx_b[c] += dout_b[c] * s[c];
+        }
+    } else if (dx != NULL) {
         #pragma omp parallel for collapse (2) if ((size_t) B * C * T >= ELEMENTWISE_PARALLEL_MIN)
         for (int b = 0; b < B; b++) {
             for (int c = 0; c < C; c++) {

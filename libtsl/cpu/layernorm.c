@@ -13,7 +13,9 @@
  * - columns (T > 1): the channels of one (b, t) are T floats apart. The
  *   kernel walks a block of LAYERNORM_TIME_BLOCK time steps at once, with
  *   the time step innermost and one accumulator per time step, so every
- *   load is contiguous and vectorises; threads split (b, time block).
+ *   load is contiguous and vectorises; threads split (b, time block). The
+ *   forward block is compiled per vector ISA (TSL_VECTOR_CLONES,
+ *   vector-math.h).
  * Statistics are computed in two passes (mean, then the mean of the squared
  * deviations), which stays accurate when the mean is large.
  *
@@ -24,6 +26,7 @@
 #include <math.h>
 
 #include "cpu-ops.h"
+#include "vector-math.h"
 
 /* below this many elements, starting threads costs more than it saves */
 #define LAYERNORM_PARALLEL_MIN 16384
@@ -124,6 +127,53 @@ layernorm_backward_rows (float *dx /* [N, C] */, float *dgamma /* [C] */, float 
 
 /* ---- columns: T > 1 ---- */
 
+/* One block of `width` <= LAYERNORM_TIME_BLOCK time steps: x, out point
+ * at the block's first column of a [C, T] item, mean and rstd at its first
+ * step. */
+static TSL_VECTOR_CLONES void
+layernorm_forward_block (float *out /* [C, T] */, float *mean /* [width] */,
+                         float *rstd /* [width] */, const float *x /* [C, T] */,
+                         const float *gamma /* [C] */, const float *beta /* [C] */, int C, int T,
+                         int width, float eps)
+{
+    float mean_t[LAYERNORM_TIME_BLOCK] = { 0 };
+    float rstd_t[LAYERNORM_TIME_BLOCK] = { 0 };
+
+    /* pass 1: mean over c, one accumulator per time step */
+    for (int c = 0; c < C; c++) {
+        const float *x_c = x + (size_t) c * T;  /* [width] */
+        #pragma omp simd
+        for (int j = 0; j < width; j++)
+            mean_t[j] += x_c[j];
+    }
+    for (int j = 0; j < width; j++)
+        mean_t[j] /= (float) C;
+
+    /* pass 2: biased variance from the deviations (rstd_t holds the sum for now) */
+    for (int c = 0; c < C; c++) {
+        const float *x_c = x + (size_t) c * T;  /* [width] */
+        #pragma omp simd
+        for (int j = 0; j < width; j++)
+            rstd_t[j] += (x_c[j] - mean_t[j]) * (x_c[j] - mean_t[j]);
+    }
+    for (int j = 0; j < width; j++)
+        rstd_t[j] = 1.0f / sqrtf (rstd_t[j] / (float) C + eps);
+
+    /* pass 3: normalise, scale, shift */
+    for (int c = 0; c < C; c++) {
+        const float *x_c = x + (size_t) c * T;  /* [width] */
+        float *out_c = out + (size_t) c * T;    /* [width] */
+        const float gamma_c = gamma[c], beta_c = beta[c];
+        #pragma omp simd
+        for (int j = 0; j < width; j++)
+            out_c[j] = (x_c[j] - mean_t[j]) * rstd_t[j] * gamma_c + beta_c;
+    }
+    for (int j = 0; j < width; j++) {
+        mean[j] = mean_t[j];
+        rstd[j] = rstd_t[j];
+    }
+}
+
 static void
 layernorm_forward_columns (float *out /* [B, C, T] */, float *mean /* [B, T] */,
                            float *rstd /* [B, T] */, const float *x /* [B, C, T] */,
@@ -137,45 +187,11 @@ layernorm_forward_columns (float *out /* [B, C, T] */, float *mean /* [B, T] */,
     for (int b = 0; b < B; b++) {
         for (int block = 0; block < n_blocks; block++) {
             const int t0 = block * LAYERNORM_TIME_BLOCK;
-            const int width = MIN (T - t0, LAYERNORM_TIME_BLOCK);
-            const float *x_b = x + (size_t) b * C * T + t0;  /* [C, T], from column t0 */
-            float *out_b = out + (size_t) b * C * T + t0;    /* [C, T], from column t0 */
-            float mean_t[LAYERNORM_TIME_BLOCK] = { 0 };
-            float rstd_t[LAYERNORM_TIME_BLOCK] = { 0 };
+            const size_t offset = (size_t) b * C * T + t0;
 
-            /* pass 1: mean over c, one accumulator per time step */
-            for (int c = 0; c < C; c++) {
-                const float *x_c = x_b + (size_t) c * T;  /* [width] */
-                #pragma omp simd
-                for (int j = 0; j < width; j++)
-                    mean_t[j] += x_c[j];
-            }
-            for (int j = 0; j < width; j++)
-                mean_t[j] /= (float) C;
-
-            /* pass 2: biased variance from the deviations (rstd_t holds the sum for now) */
-            for (int c = 0; c < C; c++) {
-                const float *x_c = x_b + (size_t) c * T;  /* [width] */
-                #pragma omp simd
-                for (int j = 0; j < width; j++)
-                    rstd_t[j] += (x_c[j] - mean_t[j]) * (x_c[j] - mean_t[j]);
-            }
-            for (int j = 0; j < width; j++)
-                rstd_t[j] = 1.0f / sqrtf (rstd_t[j] / (float) C + eps);
-
-            /* pass 3: normalise, scale, shift */
-            for (int c = 0; c < C; c++) {
-                const float *x_c = x_b + (size_t) c * T;  /* [width] */
-                float *out_c = out_b + (size_t) c * T;    /* [width] */
-                const float gamma_c = gamma[c], beta_c = beta[c];
-                #pragma omp simd
-                for (int j = 0; j < width; j++)
-                    out_c[j] = (x_c[j] - mean_t[j]) * rstd_t[j] * gamma_c + beta_c;
-            }
-            for (int j = 0; j < width; j++) {
-                mean[(size_t) b * T + t0 + j] = mean_t[j];
-                rstd[(size_t) b * T + t0 + j] = rstd_t[j];
-            }
+            layernorm_forward_block (out + offset, mean + (size_t) b * T + t0,
+                                     rstd + (size_t) b * T + t0, x + offset, gamma, beta, C, T,
+                                     MIN (T - t0, LAYERNORM_TIME_BLOCK), eps);
         }
     }
 }

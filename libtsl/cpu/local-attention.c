@@ -5,11 +5,21 @@
  * forward and backward. Layout and semantics: TslLocalAttentionFn in ../ops.h.
  *
  * q, k, v and out are channels-first [B, C, T] with C = H * Dh, so the block
- * of one (b, h) is a contiguous [Dh, T] matrix. Each op first transposes
- * the blocks it reads into the workspace as [T, Dh] (one row per time step,
- * contiguous dot products), works there in parallel over t, and transposes
- * its results back. att[b, h, t, j] is the weight of key t - W/2 + j, 0 for
- * keys outside [0, T) and for whole rows of masked queries.
+ * of one (b, h) is a contiguous [Dh, T] matrix. att[b, h, t, j] is the
+ * weight of key t - W/2 + j, 0 for keys outside [0, T) and for whole rows of
+ * masked queries.
+ *
+ * The forward works on the channels-first rows directly, in parallel over
+ * (b, h, tile of LOCAL_ATTENTION_QUERY_TILE queries): for every channel d
+ * and window slot j, score[j, t] += q[d, t] k[d, t - W/2 + j] runs along t,
+ * so the loads are contiguous and the loop vectorises; the softmax and the
+ * weighted sum of v run along t the same way, with the scores of the tile
+ * ([W, tile] in the workspace, 22 KiB at W = 11) staying in L1. The
+ * vectorised tile function is compiled per vector ISA (TSL_VECTOR_CLONES,
+ * vector-math.h, which also gives the exp). The backward first
+ * transposes the blocks it reads into the workspace as [T, Dh] (one row
+ * per time step, contiguous dot products), works there in parallel over t,
+ * and transposes its results back.
  *
  * Backward ADDS into dq, dk and dv (the caller zeroes them). With
  * datt[t, j] = dout[t] . v[key] and ds = att * (datt - sum_j att datt):
@@ -21,8 +31,14 @@
 #include <math.h>
 
 #include "cpu-ops.h"
+#include "vector-math.h"
 
+/* square tile of the backward's transposes */
 #define LOCAL_ATTENTION_TILE 32
+
+/* queries per forward work item: long contiguous runs along t, and their
+ * [W, tile] scores still fit in L1 for ActionFormer's windows */
+#define LOCAL_ATTENTION_QUERY_TILE 512
 
 /* dst[c, r] = src[r, c] (or += when accumulate) */
 static void
@@ -67,74 +83,156 @@ local_attention_window (int t, int T, int W, int *j_begin, int *j_end)
     *j_end = MIN (W, T - t + W / 2);
 }
 
+/* The tile positions i (query t0 + i) whose window slot j holds a key
+ * inside [0, T), key = t0 + i - W/2 + j: [*i_begin, *i_end). */
+static void
+local_attention_slot_range (int j, int t0, int n, int T, int W, int *i_begin, int *i_end)
+{
+    *i_begin = MAX (0, W / 2 - j - t0);
+    *i_end = MAX (*i_begin, MIN (n, T - t0 - j + W / 2));
+}
+
+/* The forward of one (b, h) block for the n <= LOCAL_ATTENTION_QUERY_TILE
+ * queries from t0, straight from the channels-first rows: every inner loop
+ * runs along time, contiguous in q, k, v and out. score holds the tile's
+ * scores, then its weights, slot-major. */
+static TSL_VECTOR_CLONES void
+local_attention_forward_tile (float *out /* [Dh, T] of (b, h) */, float *att /* [T, W] of (b, h) */,
+                              float *score /* [W, LOCAL_ATTENTION_QUERY_TILE] */,
+                              const float *q /* [Dh, T] */, const float *k /* [Dh, T] */,
+                              const float *v /* [Dh, T] */, const float *mask /* [T] */, int Dh,
+                              int T, int W, float scale, int t0, int n)
+{
+    const int half = W / 2;
+    float max_score[LOCAL_ATTENTION_QUERY_TILE], sum[LOCAL_ATTENTION_QUERY_TILE];
+    float acc[LOCAL_ATTENTION_QUERY_TILE];
+
+    /* pass 1: score[j, i] = q[:, t] . k[:, key]; slots outside [0, T) stay unused */
+    for (int i = 0; i < W * LOCAL_ATTENTION_QUERY_TILE; i++)
+        score[i] = 0.0f;
+    for (int d = 0; d < Dh; d++) {
+        const float *q_d = q + (size_t) d * T + t0;  /* [n] */
+
+        for (int j = 0; j < W; j++) {
+            float *score_j = score + j * LOCAL_ATTENTION_QUERY_TILE;  /* [n] */
+            const int shift = t0 + j - half;                          /* key of i = 0 */
+            const float *k_d = k + (size_t) d * T;                    /* [T] */
+            int i_begin, i_end;
+
+            local_attention_slot_range (j, t0, n, T, W, &i_begin, &i_end);
+#pragma omp simd
+            for (int i = i_begin; i < i_end; i++)
+                score_j[i] += q_d[i] * k_d[shift + i];
+        }
+    }
+
+    /* pass 2: softmax over the slots inside [0, T) of scale * score, with
+     * (mask[key] - 1) 1e4 added: -1e4 on padded keys */
+    for (int i = 0; i < n; i++) {
+        max_score[i] = -INFINITY;
+        sum[i] = 0.0f;
+    }
+    for (int j = 0; j < W; j++) {
+        float *score_j = score + j * LOCAL_ATTENTION_QUERY_TILE;
+        const int shift = t0 + j - half;
+        int i_begin, i_end;
+
+        local_attention_slot_range (j, t0, n, T, W, &i_begin, &i_end);
+#pragma omp simd
+        for (int i = i_begin; i < i_end; i++) {
+            const float s = scale * score_j[i] + (mask[shift + i] - 1.0f) * 1e4f;
+
+            score_j[i] = s;
+            max_score[i] = tsl_max (s, max_score[i]);
+        }
+    }
+    for (int j = 0; j < W; j++) {
+        float *score_j = score + j * LOCAL_ATTENTION_QUERY_TILE;
+        int i_begin, i_end;
+
+        local_attention_slot_range (j, t0, n, T, W, &i_begin, &i_end);
+#pragma omp simd
+        for (int i = i_begin; i < i_end; i++) {
+            const float e = tsl_exp_nonpositive (score_j[i] - max_score[i]);
+
+            score_j[i] = e;
+            sum[i] += e;
+        }
+    }
+    /* the query's own slot is always inside, so sum >= 1; a masked query's
+     * weights (and so its output) become 0 */
+    for (int i = 0; i < n; i++)
+        sum[i] = mask[t0 + i] / sum[i];
+    for (int j = 0; j < W; j++) {
+        float *score_j = score + j * LOCAL_ATTENTION_QUERY_TILE;
+        int i_begin, i_end;
+
+        local_attention_slot_range (j, t0, n, T, W, &i_begin, &i_end);
+#pragma omp simd
+        for (int i = i_begin; i < i_end; i++)
+            score_j[i] *= sum[i];
+    }
+
+    /* att[t, j], 0 in the slots outside [0, T) */
+    for (int i = 0; i < n; i++) {
+        float *att_t = att + (size_t) (t0 + i) * W;
+
+        for (int j = 0; j < W; j++) {
+            const int key = t0 + i - half + j;
+
+            att_t[j] = key >= 0 && key < T ? score[j * LOCAL_ATTENTION_QUERY_TILE + i] : 0.0f;
+        }
+    }
+
+    /* pass 3: out[d, t] = sum over the slots of weight * v[d, key] */
+    for (int d = 0; d < Dh; d++) {
+        const float *v_d = v + (size_t) d * T;  /* [T] */
+        float *out_d = out + (size_t) d * T + t0;  /* [n] */
+
+        for (int i = 0; i < n; i++)
+            acc[i] = 0.0f;
+        for (int j = 0; j < W; j++) {
+            const float *score_j = score + j * LOCAL_ATTENTION_QUERY_TILE;
+            const int shift = t0 + j - half;
+            int i_begin, i_end;
+
+            local_attention_slot_range (j, t0, n, T, W, &i_begin, &i_end);
+#pragma omp simd
+            for (int i = i_begin; i < i_end; i++)
+                acc[i] += score_j[i] * v_d[shift + i];
+        }
+        for (int i = 0; i < n; i++)
+            out_d[i] = acc[i];
+    }
+}
+
 void
 tsl_cpu_local_attention (TslBackend *be, float *out, float *att, const float *q, const float *k,
                          const float *v, const float *mask, int B, int C, int T, int H, int W,
                          float scale)
 {
     const int Dh = C / H;
-    const size_t block = (size_t) T * Dh;
-    float *ws = tsl_backend_workspace (be, 4 * block * sizeof (float));
+    const int n_tiles = (T + LOCAL_ATTENTION_QUERY_TILE - 1) / LOCAL_ATTENTION_QUERY_TILE;
+    const size_t tile_floats = (size_t) W * LOCAL_ATTENTION_QUERY_TILE;
+    float *ws = tsl_backend_workspace (be, (size_t) B * H * n_tiles * tile_floats * sizeof (float));
 
     if (ws == NULL)
         return;
-    float *q_t = ws, *k_t = ws + block, *v_t = ws + 2 * block; /* [T, Dh] each */
-    float *out_t = ws + 3 * block;                              /* [T, Dh] */
+    /* over (b, h, query tile): each iteration alone writes its queries' rows
+     * of out and att, and its own score slice of the workspace */
+#pragma omp parallel for collapse(3)
     for (int b = 0; b < B; b++) {
-        const float *mask_b = mask + (size_t) b * T;
-
         for (int h = 0; h < H; h++) {
-            const size_t offset = ((size_t) b * C + (size_t) h * Dh) * T;
-            float *att_bh = att + ((size_t) b * H + h) * T * W;
+            for (int tile = 0; tile < n_tiles; tile++) {
+                const size_t offset = ((size_t) b * C + (size_t) h * Dh) * T;
+                const int t0 = tile * LOCAL_ATTENTION_QUERY_TILE;
+                float *score = ws + (((size_t) b * H + h) * n_tiles + tile) * tile_floats;
 
-            local_attention_transpose (q_t, q + offset, Dh, T, FALSE);
-            local_attention_transpose (k_t, k + offset, Dh, T, FALSE);
-            local_attention_transpose (v_t, v + offset, Dh, T, FALSE);
-
-#pragma omp parallel for
-            for (int t = 0; t < T; t++) {
-                const float *q_tt = q_t + (size_t) t * Dh;
-                float *att_t = att_bh + (size_t) t * W;
-                float *out_tt = out_t + (size_t) t * Dh;
-                float max_score = -INFINITY, sum = 0.0f;
-                int j_begin, j_end;
-
-                for (int d = 0; d < Dh; d++)
-                    out_tt[d] = 0.0f;
-                for (int j = 0; j < W; j++)
-                    att_t[j] = 0.0f;
-                if (mask_b[t] == 0.0f)
-                    continue; /* a masked query's row stays 0 */
-                local_attention_window (t, T, W, &j_begin, &j_end);
-
-                /* pass 1: scores of the keys inside [0, T), -1e4 for masked keys */
-                for (int j = j_begin; j < j_end; j++) {
-                    const int key = t - W / 2 + j;
-                    float score = scale * local_attention_dot (q_tt, k_t + (size_t) key * Dh, Dh);
-
-                    if (mask_b[key] == 0.0f)
-                        score += -1e4f;
-                    att_t[j] = score;
-                    max_score = MAX (max_score, score);
-                }
-                /* pass 2: softmax over those keys only */
-                for (int j = j_begin; j < j_end; j++) {
-                    att_t[j] = expf (att_t[j] - max_score);
-                    sum += att_t[j];
-                }
-                for (int j = j_begin; j < j_end; j++)
-                    att_t[j] /= sum;
-                /* pass 3: out[t] = sum over keys of att v[key] */
-                for (int j = j_begin; j < j_end; j++) {
-                    const float *v_key = v_t + (size_t) (t - W / 2 + j) * Dh;
-                    const float att_tj = att_t[j];
-
-#pragma omp simd
-                    for (int d = 0; d < Dh; d++)
-                        out_tt[d] += att_tj * v_key[d];
-                }
+                local_attention_forward_tile (out + offset, att + ((size_t) b * H + h) * T * W,
+                                              score, q + offset, k + offset, v + offset,
+                                              mask + (size_t) b * T, Dh, T, W, scale, t0,
+                                              MIN (T - t0, LOCAL_ATTENTION_QUERY_TILE));
             }
-            local_attention_transpose (out + offset, out_t, T, Dh, FALSE);
         }
     }
 }

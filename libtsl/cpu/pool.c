@@ -13,41 +13,99 @@
  * F.interpolate(mode='nearest'), source index computed as PyTorch does it in
  * float: min((int) floorf(i * ((float) T / To)), T - 1).
  *
+ * Windows that lie inside [0, T) are pooled one tap at a time over the
+ * whole row with integer selects on the float bits (vector-math.h), which
+ * vectorises; the windows clipped by the ends take the plain loop.
+ *
  * Forward ops overwrite their outputs; the backward adds dout into dx at the
  * saved argmax positions. Threads split the (b, c) rows, which are disjoint.
  */
 #include <math.h>
 
 #include "cpu-ops.h"
+#include "vector-math.h"
 
 /* below this many elements, starting threads costs more than it saves */
 #define POOL_PARALLEL_MIN 16384
+
+/* An integer that orders like the float, with -0 equal to +0 (the ties of
+ * the float comparison) and NaN above everything */
+static inline int32_t
+maxpool_key (int32_t bits)
+{
+    if ((bits & 0x7fffffff) > 0x7f800000)
+        return INT32_MAX;
+    return bits < 0 ? (bits ^ 0x7fffffff) + 1 : bits;
+}
+
+/* Outputs [o_begin, o_end) of one row, whose windows lie inside [0, T):
+ * the rule of the edge loop (a larger value, or any NaN, replaces the best
+ * so far) one window tap at a time over all outputs, with integer selects,
+ * so that the loops vectorise. */
+static TSL_VECTOR_CLONES void
+maxpool1d_row_inside (float *out /* [To] */, int32_t *argmax /* [To] */, const float *x /* [T] */,
+                      int o_begin, int o_end, int K, int stride, int padding)
+{
+    #pragma omp simd
+    for (int o = o_begin; o < o_end; o++) {
+        out[o] = x[o * stride - padding];
+        argmax[o] = o * stride - padding;
+    }
+    for (int k = 1; k < K; k++) {
+        #pragma omp simd
+        for (int o = o_begin; o < o_end; o++) {
+            const int t = o * stride - padding + k;
+            const int32_t bits = float_bits (x[t]), best_bits = float_bits (out[o]);
+            const int32_t nan = (bits & 0x7fffffff) > 0x7f800000 ? -1 : 0;
+            const int32_t take = nan | (maxpool_key (bits) > maxpool_key (best_bits) ? -1 : 0);
+
+            out[o] = bits_float ((bits & take) | (best_bits & ~take));
+            argmax[o] = (t & take) | (argmax[o] & ~take);
+        }
+    }
+}
+
+/* Output o of one row with the window clipped to [0, T) */
+static void
+maxpool1d_edge (float *out /* [To] */, int32_t *argmax /* [To] */, const float *x /* [T] */,
+                int o, int T, int K, int stride, int padding)
+{
+    const int start = o * stride - padding;
+    const int lo = MAX (start, 0), hi = MIN (start + K, T);
+    float best = -INFINITY;
+    int best_t = lo;
+
+    for (int t = lo; t < hi; t++) {
+        if (x[t] > best || isnan (x[t])) {
+            best = x[t];
+            best_t = t;
+        }
+    }
+    out[o] = best;
+    argmax[o] = best_t;
+}
 
 void
 tsl_cpu_maxpool1d (TslBackend *be, float *out, int32_t *argmax, const float *x, int B, int C,
                    int T, int To, int K, int stride, int padding)
 {
+    /* outputs whose window starts at or after 0 and ends before T */
+    const int inside_begin = MIN ((padding + stride - 1) / stride, To);
+    const int inside_end = MAX (inside_begin, MIN (To, T - K + padding < 0 ? 0
+                                                         : (T - K + padding) / stride + 1));
+
     #pragma omp parallel for if ((size_t) B * C * To * K >= POOL_PARALLEL_MIN)
     for (size_t bc = 0; bc < (size_t) B * C; bc++) {
         const float *x_bc = x + bc * T;             /* [T] */
         float *out_bc = out + bc * To;              /* [To] */
         int32_t *argmax_bc = argmax + bc * To;      /* [To] */
 
-        for (int o = 0; o < To; o++) {
-            const int start = o * stride - padding;
-            const int lo = MAX (start, 0), hi = MIN (start + K, T);
-            float best = -INFINITY;
-            int best_t = lo;
-
-            for (int t = lo; t < hi; t++) {
-                if (x_bc[t] > best || isnan (x_bc[t])) {
-                    best = x_bc[t];
-                    best_t = t;
-                }
-            }
-            out_bc[o] = best;
-            argmax_bc[o] = best_t;
-        }
+        for (int o = 0; o < inside_begin; o++)
+            maxpool1d_edge (out_bc, argmax_bc, x_bc, o, T, K, stride, padding);
+        maxpool1d_row_inside (out_bc, argmax_bc, x_bc, inside_begin, inside_end, K, stride,
+                              padding);
+        for (int o = inside_end; o < To; o++)
+            maxpool1d_edge (out_bc, argmax_bc, x_bc, o, T, K, stride, padding);
     }
 }
 

@@ -76,6 +76,7 @@ typedef struct {
     TslTensor cls_logits[TSL_ACTIONFORMER_MAX_LEVELS];     /* [K, T_L] */
     TslTensor reg_offsets[TSL_ACTIONFORMER_MAX_LEVELS];    /* [2, T_L] */
     TslTensor mask[TSL_ACTIONFORMER_MAX_LEVELS];           /* [T_L], 1 = valid */
+    gboolean all_valid[TSL_ACTIONFORMER_MAX_LEVELS];      /* mask[L] is all 1: no padding */
     float *key_bias[TSL_ACTIONFORMER_MAX_LEVELS];  /* [T_L]: 0 valid, -inf padded */
     float *pe;              /* [D, Tp] masked position embedding, or NULL */
 

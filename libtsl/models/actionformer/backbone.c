@@ -17,6 +17,11 @@
  * on padded keys (bias_add of the key bias), softmax, out = (v * m) att^T.
  * Every tensor is channels-first [C, T]; padded positions are computed,
  * not skipped, because the official code lets them reach valid positions.
+ * On a level without padding (mask all 1) the mask products are skipped
+ * (NULL masks to the convolutions). The two residual sums are built in the
+ * block's output with the accumulate rule of channel_scale_backward
+ * (out += scale * branch; add_backward without drop path), a pass fewer
+ * than scaling and adding separately.
  */
 #include <math.h>
 
@@ -147,6 +152,18 @@ pointwise (TslActionFormer *m, float *out /* [C_out, T] */, const float *x /* [C
                         0, 1);
 }
 
+/* out += scale[c] * y (AffineDropPath), or out += y without drop path:
+ * the accumulate rules of channel_scale_backward and add_backward */
+static void
+residual_add (TslActionFormer *m, float *out /* [C, T] */, const float *y /* [C, T] */,
+              const float *scale /* [C] or NULL */, int C, int T)
+{
+    if (scale != NULL)
+        m->be->ops->channel_scale_backward (m->be, out, NULL, y, y, scale, 1, C, T);
+    else
+        m->be->ops->add_backward (m->be, out, NULL, y, (size_t) C * T);
+}
+
 /* MaskedMHCA's full attention over T tokens: padded keys get -inf
  * (key_bias), values are multiplied by the mask. */
 static void
@@ -174,11 +191,17 @@ global_attention (TslActionFormer *m, float *out /* [D, T] */, float *v_masked /
                    head);
 }
 
-/* One TransformerBlock: x [D, T_in] -> out [D, T_out], T_out = T_in / stride. */
+/* One TransformerBlock: x [D, T_in] -> out [D, T_out], T_out = T_in / stride.
+ * conv_mask is mask, or NULL when every position of the level is valid (the
+ * mask multiplications are then skipped). The residual sum is built in
+ * out: out = skip * m, out += s_attn * y with the accumulate rule of
+ * channel_scale_backward (add_backward without drop path), and the same
+ * for the MLP branch. */
 static void
 block_forward (TslActionFormer *m, const TslAfBlock *b, float *out /* [D, T_out] */,
                const float *x /* [D, T_in] */, const float *mask /* [T_out] */,
-               const float *key_bias /* [T_out] */, int T_in, int T_out)
+               const float *conv_mask /* [T_out] or NULL */, const float *key_bias /* [T_out] */,
+               int T_in, int T_out)
 {
     TslBackend *be = m->be;
     const TslBackendOps *ops = be->ops;
@@ -186,17 +209,15 @@ block_forward (TslActionFormer *m, const TslAfBlock *b, float *out /* [D, T_out]
     const size_t n = (size_t) D * T_out;
     float *const *tmp = m->act.tmp;
     float *h = tmp[0], *q = tmp[1], *k = tmp[2], *v = tmp[3], *a = tmp[4], *y = tmp[5];
-    float *r = tmp[6];
-    const float *skip = x, *attn_term, *mlp_term;
 
     /* pass 1: h = ln1(x); depthwise MaskedConv1D (stride s) + LayerNorm for q, k, v */
     layernorm (m, h, x, &b->ln1, D, T_in);
-    ops->conv1d (be, q, h, b->query_conv.weight, NULL, mask, 1, D, D, T_in, T_out, b->kernel,
+    ops->conv1d (be, q, h, b->query_conv.weight, NULL, conv_mask, 1, D, D, T_in, T_out,
+                 b->kernel, b->stride, b->kernel / 2, D);
+    ops->conv1d (be, k, h, b->key_conv.weight, NULL, conv_mask, 1, D, D, T_in, T_out, b->kernel,
                  b->stride, b->kernel / 2, D);
-    ops->conv1d (be, k, h, b->key_conv.weight, NULL, mask, 1, D, D, T_in, T_out, b->kernel,
-                 b->stride, b->kernel / 2, D);
-    ops->conv1d (be, v, h, b->value_conv.weight, NULL, mask, 1, D, D, T_in, T_out, b->kernel,
-                 b->stride, b->kernel / 2, D);
+    ops->conv1d (be, v, h, b->value_conv.weight, NULL, conv_mask, 1, D, D, T_in, T_out,
+                 b->kernel, b->stride, b->kernel / 2, D);
     layernorm (m, a, q, &b->query_norm, D, T_out);
     layernorm (m, y, k, &b->key_norm, D, T_out);
     layernorm (m, h, v, &b->value_norm, D, T_out);
@@ -211,34 +232,28 @@ block_forward (TslActionFormer *m, const TslAfBlock *b, float *out /* [D, T_out]
         ops->local_attention (be, a, m->act.att, q, k, v, mask, 1, D, T_out, H, b->window,
                               1.0f / sqrtf ((float) (D / H)));
     else
-        global_attention (m, a, r, q, k, v, mask, key_bias, T_out);
-    pointwise (m, y, a, &b->proj, mask, D, D, T_out);
+        global_attention (m, a, tmp[6], q, k, v, mask, key_bias, T_out);
+    pointwise (m, y, a, &b->proj, conv_mask, D, D, T_out);
 
-    /* pass 4: skip path (max-pool with -inf ends when downsampling) * mask + scaled attention */
+    /* pass 4: out = skip (max-pool with -inf ends when downsampling) * mask + scaled attention */
     if (b->stride > 1) {
-        ops->maxpool1d (be, h, m->act.argmax, x, 1, D, T_in, T_out, b->stride + 1, b->stride,
+        ops->maxpool1d (be, out, m->act.argmax, x, 1, D, T_in, T_out, b->stride + 1, b->stride,
                         (b->stride + 1) / 2);
-        skip = h;
+        if (conv_mask != NULL)
+            apply_mask (m, out, out, mask, D, T_out);
+    } else if (conv_mask != NULL) {
+        apply_mask (m, out, x, mask, D, T_out);
+    } else {
+        ops->copy (be, out, x, n * sizeof (float));
     }
-    apply_mask (m, q, skip, mask, D, T_out);
-    attn_term = y;
-    if (b->drop_path_attn != NULL) {
-        ops->channel_scale (be, k, y, b->drop_path_attn, 1, D, T_out);
-        attn_term = k;
-    }
-    ops->add (be, r, q, attn_term, n);
+    residual_add (m, out, y, b->drop_path_attn, D, T_out);
 
-    /* pass 5: out = r + scaled mlp(ln2(r)) * mask */
-    layernorm (m, a, r, &b->ln2, D, T_out);
+    /* pass 5: out += scaled mlp(ln2(out)) * mask */
+    layernorm (m, a, out, &b->ln2, D, T_out);
     pointwise (m, m->act.hidden, a, &b->mlp_in, NULL, D, 4 * D, T_out);
     ops->gelu (be, m->act.hidden_act, m->act.hidden, (size_t) 4 * D * T_out);
-    pointwise (m, y, m->act.hidden_act, &b->mlp_out, mask, 4 * D, D, T_out);
-    mlp_term = y;
-    if (b->drop_path_mlp != NULL) {
-        ops->channel_scale (be, k, y, b->drop_path_mlp, 1, D, T_out);
-        mlp_term = k;
-    }
-    ops->add (be, out, r, mlp_term, n);
+    pointwise (m, y, m->act.hidden_act, &b->mlp_out, conv_mask, 4 * D, D, T_out);
+    residual_add (m, out, y, b->drop_path_mlp, D, T_out);
 }
 
 /* Embedding: MaskedConv1D, LayerNorm (or conv bias), ReLU, repeated; then
@@ -251,7 +266,7 @@ embedding_forward (TslActionFormer *m)
     TslAfActivations *act = &m->act;
     const int D = cfg->embd_dim, Tp = act->padded_len, K = cfg->embd_kernel_size;
     const size_t n = (size_t) D * Tp;
-    const float *mask = act->mask[0].data, *cur = act->input.data;
+    const float *mask = act->all_valid[0] ? NULL : act->mask[0].data, *cur = act->input.data;
 
     for (int i = 0; i < cfg->n_embd_convs; i++) {
         gboolean last = i == cfg->n_embd_convs - 1;
@@ -282,13 +297,15 @@ tsl_actionformer_backbone_forward (TslActionFormer *m)
     embedding_forward (m);
     for (int i = 0; i < cfg->n_stem_blocks; i++) {
         block_forward (m, &m->params.blocks[i], act->stem_out[i].data, x, act->mask[0].data,
-                       act->key_bias[0], act->padded_len, act->padded_len);
+                       act->all_valid[0] ? NULL : act->mask[0].data, act->key_bias[0],
+                       act->padded_len, act->padded_len);
         x = act->stem_out[i].data;
     }
     for (int i = 0; i < cfg->n_branch_blocks; i++) {
         int level = i + 1;
         block_forward (m, &m->params.blocks[cfg->n_stem_blocks + i],
                        act->backbone_feats[level].data, x, act->mask[level].data,
+                       act->all_valid[level] ? NULL : act->mask[level].data,
                        act->key_bias[level], act->level_len[level - 1], act->level_len[level]);
         x = act->backbone_feats[level].data;
     }

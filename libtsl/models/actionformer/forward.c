@@ -189,6 +189,8 @@ upload_inputs (TslActionFormer *m, const float *feats /* [C_in, T] */, int T)
     const int Tp = act->padded_len;
     size_t offset = 0;
 
+    /* each channel alone writes its row */
+#pragma omp parallel for
     for (int c = 0; c < cfg->input_dim; c++) {
         float *row = m->host_input + (size_t) c * Tp;
         memcpy (row, feats + (size_t) c * T, sizeof (float) * T);
@@ -205,6 +207,7 @@ upload_inputs (TslActionFormer *m, const float *feats /* [C_in, T] */, int T)
             mask[i] = valid ? 1.0f : 0.0f;
             key_bias[i] = valid ? 0.0f : -INFINITY;
         }
+        act->all_valid[level] = (T_L - 1) * stride < T;
         tsl_backend_upload (be, act->mask[level].data, mask, sizeof (float) * T_L);
         tsl_backend_upload (be, act->key_bias[level], key_bias, sizeof (float) * T_L);
         offset += T_L;

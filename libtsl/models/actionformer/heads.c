@@ -70,7 +70,7 @@ tsl_actionformer_heads_load (TslActionFormer *m, const TslSafetensors *st, GErro
  * convolution reads ([head_dim, T] in head_tmp, or x itself without layers). */
 static const float *
 head_trunk (TslActionFormer *m, const TslAfHead *head, const float *x /* [fpn_dim, T] */,
-            const float *mask /* [T] */, int T)
+            const float *mask /* [T] or NULL */, int T)
 {
     TslBackend *be = m->be;
     const TslActionFormerConfig *cfg = &m->cfg;
@@ -105,7 +105,8 @@ tsl_actionformer_heads_forward (TslActionFormer *m)
 
     for (int level = 0; level < cfg->n_fpn_levels; level++) {
         const int T = act->level_len[level];
-        const float *mask = act->mask[level].data;
+        /* NULL when the level has no padding: the masked convolutions skip the product */
+        const float *mask = act->all_valid[level] ? NULL : act->mask[level].data;
         const float *fpn = act->fpn_feats[level].data;
         const float *y;
         int c_in;

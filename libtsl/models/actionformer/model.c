@@ -113,8 +113,9 @@ check_supported (const TslActionFormerConfig *cfg, const TslBackend *be, GError 
         any_global |= used && cfg->mha_win_size[level] <= 1;
     }
     if (!ops->conv1d || !ops->layernorm || !ops->relu || !ops->gelu || !ops->add ||
-        !ops->channel_scale)
-        missing = "conv1d, layernorm, relu, gelu, add or channel_scale";
+        !ops->add_backward || !ops->channel_scale || !ops->channel_scale_backward)
+        missing = "conv1d, layernorm, relu, gelu, add, channel_scale or their accumulating "
+                  "backward ops";
     else if (any_local && !ops->local_attention)
         missing = "local_attention";
     else if (any_global && (!ops->gemm || !ops->bias_add || !ops->softmax))

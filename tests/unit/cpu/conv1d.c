@@ -2,8 +2,10 @@
  *
  * Tests cpu/conv1d.c against double-precision direct loops, forward and
  * backward, over every path of the op: pointwise (K = 1, stride 1, no
- * padding), depthwise (groups = Cin = Cout) and im2col + sgemm (groups 1,
- * 2, 3 and channel multipliers), with odd lengths, stride 2 on odd T,
+ * padding), depthwise (groups = Cin = Cout), one sgemm per tap on shifted
+ * views (stride 1, groups 1, Cout < Tout; with and without a tap that
+ * covers every output time) and im2col + sgemm (groups 1, 2, 3 and channel
+ * multipliers), with odd lengths, stride 2 on odd T,
  * padding 0/1/2, kernels 1/3/5, B > 1, and masks whose tails are padding.
  * Backward is also checked against finite differences of
  * loss = sum(out * r) (so dout = r), and for its accumulate rule: it must
@@ -39,6 +41,10 @@ static const Conv1dCase cases[] = {
     { 2, 6, 6, 19, 1, 1, 0, 6, TRUE, TRUE, FALSE },     /* depthwise K 1, no dx */
     { 2, 32, 24, 101, 3, 1, 1, 1, TRUE, TRUE, TRUE },   /* wider */
     { 1, 24, 24, 67, 3, 2, 1, 24, TRUE, TRUE, TRUE },   /* depthwise downsampling */
+    { 2, 9, 5, 40, 5, 1, 2, 1, TRUE, TRUE, TRUE },      /* shifted taps, middle tap first */
+    { 1, 4, 3, 17, 2, 1, 1, 1, TRUE, TRUE, TRUE },      /* shifted taps, none covers all t */
+    { 2, 6, 3, 20, 3, 1, 2, 1, FALSE, TRUE, TRUE },     /* shifted taps, padding past K / 2 */
+    { 2, 6, 40, 30, 3, 1, 1, 1, TRUE, TRUE, TRUE },     /* Cout >= Tout: im2col */
 };
 
 static int

@@ -24,6 +24,7 @@ static const Shape shapes[] = {
     { 2, 1, 33 },    /* one channel, as Scale uses */
     { 2, 65, 37 },   /* channel count past one reduction block */
     { 3, 130, 97 },  /* large enough to run threaded */
+    { 260, 130, 1 }, /* token rows (a mask over a [C, T] tensor), threaded */
 };
 
 /* Elementwise results are one correctly rounded float operation (or two):

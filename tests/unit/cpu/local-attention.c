@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Tests cpu/local-attention.c (ActionFormer's banded masked attention)
- * against a double-precision reference over T in {1, 2, 7, 37, 64}, windows
- * W in {1, 3, 9, 11, 19} (wider than T for short T), H in {1, 4}, masks
+ * against a double-precision reference over T in {1, 2, 7, 37, 64, 530,
+ * 1100} (the last two span several of the forward's query tiles of 512),
+ * windows W in {1, 3, 9, 11, 19} (wider than T for short T), H in {1, 2, 4}, masks
  * with padded tails and a batch item that is all padding. Besides out and
  * att it checks the att invariants directly: rows of valid queries sum to
  * 1, rows of masked queries and slots of keys outside [0, T) are exactly 0.
@@ -40,6 +41,8 @@ static const LocalAttentionCase cases[] = {
     { 2, 16, 64, 4, 19, MASK_TAILS },
     { 1, 8, 64, 4, 1, MASK_TAILS },       /* W 1: att is 1 on the query itself */
     { 1, 12, 64, 1, 11, MASK_ALL_VALID },
+    { 2, 8, 530, 2, 19, MASK_TAILS },     /* windows across a forward query tile edge */
+    { 1, 8, 1100, 4, 11, MASK_TAILS },    /* three query tiles, the last one partial */
 };
 
 static void
@@ -271,7 +274,7 @@ test_local_attention_case (gconstpointer data)
     tsl_test_fill_normal (&rng, att, n_att, 1.0f);
     fill_mask (mask, c);
 
-    /* forward: float scores and expf are exact to a few ulp */
+    /* forward: float scores and the vectorised exp are exact to a few ulp */
     local_attention_reference (ref_out, ref_att, q, k, v, mask, c, scale);
     tsl_cpu_local_attention (be, out, att, q, k, v, mask, c->B, c->C, c->T, c->H, c->W, scale);
     tsl_test_check_close ("local_attention out", out, ref_out, n, 1e-5, 1e-4);

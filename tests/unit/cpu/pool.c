@@ -6,7 +6,8 @@
  * index on ties; out and argmax must match exactly, over odd T, K even and
  * odd, padding 0 .. K / 2, and ActionFormer's (K 3, stride 2, padding 1).
  * Inputs are distinct values (a shuffled ramp), except in the tie cases,
- * which draw from three values to check the first-index rule. The backward
+ * which draw from three values to check the first-index rule, and one row
+ * of NaN, signed zeros and -inf (NaN wins, -0 ties +0). The backward
  * is checked against scattering dout to argmax, for its accumulate rule
  * (dx prefilled), and by finite differences of loss = sum(out * r), whose
  * step stays below half the gap between inputs.
@@ -242,6 +243,49 @@ test_mask_downsample_case (gconstpointer data)
     tsl_backend_free (be);
 }
 
+/* NaN, signed zeros and -inf inside and at the edges of the windows: a
+ * larger value or any NaN replaces the best so far (a later NaN wins over
+ * an earlier one), -0 and +0 tie (the first stays), and a window of -inf
+ * keeps its first index. out is compared bit for bit. */
+static void
+test_maxpool_special (void)
+{
+    static const int configs[][3] = { { 3, 2, 1 }, { 3, 1, 1 }, { 2, 2, 0 }, { 4, 1, 2 } };
+    const float x[] = { 1.0f, NAN, 2.0f, -0.0f, 0.0f, -INFINITY, -INFINITY, -INFINITY,
+                        3.0f, NAN, NAN, 0.5f, 0.0f, -0.0f };
+    const int T = G_N_ELEMENTS (x);
+    TslBackend *be = tsl_backend_new ("cpu", NULL);
+
+    for (guint c = 0; c < G_N_ELEMENTS (configs); c++) {
+        const int K = configs[c][0], stride = configs[c][1], padding = configs[c][2];
+        const int To = (T + 2 * padding - K) / stride + 1;
+        float out[G_N_ELEMENTS (x) + 2];      /* To <= T + 1 with padding K / 2 */
+        int32_t argmax[G_N_ELEMENTS (x) + 2];
+
+        g_assert_cmpint (To, <=, T + 2);
+
+        tsl_cpu_maxpool1d (be, out, argmax, x, 1, 1, T, To, K, stride, padding);
+        for (int o = 0; o < To; o++) {
+            const int start = o * stride - padding;
+            float best = -INFINITY;
+            int best_t = MAX (start, 0);
+
+            for (int t = MAX (start, 0); t < MIN (start + K, T); t++) {
+                if (x[t] > best || isnan (x[t])) {
+                    best = x[t];
+                    best_t = t;
+                }
+            }
+            if (memcmp (&out[o], &best, sizeof best) != 0 || argmax[o] != best_t)
+                printf ("# K %d stride %d padding %d, output %d: got %g at %d, want %g at %d\n",
+                        K, stride, padding, o, out[o], argmax[o], best, best_t);
+            g_assert_true (memcmp (&out[o], &best, sizeof best) == 0);
+            g_assert_cmpint (argmax[o], ==, best_t);
+        }
+    }
+    tsl_backend_free (be);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -253,6 +297,7 @@ main (int argc, char **argv)
                              c->K, c->stride, c->padding, c->ties ? "_ties" : "");
         g_test_add_data_func (path, c, test_maxpool_case);
     }
+    g_test_add_func ("/cpu/pool/maxpool1d/special", test_maxpool_special);
     for (guint i = 0; i < G_N_ELEMENTS (downsample_cases); i++) {
         const DownsampleCase *c = &downsample_cases[i];
         g_autofree char *path =

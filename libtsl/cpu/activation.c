@@ -96,17 +96,17 @@ gelu_span (float *out /* [n] */, const float *x /* [n] */, size_t n)
 {
     #pragma omp simd
     for (size_t i = 0; i < n; i++) {
-        const int32_t x_bits = float_bits (x[i]);
+        const int32_t x_bits = tsl_float_bits (x[i]);
         const int32_t abs_bits = x_bits & 0x7fffffff;
-        const float a = bits_float (MIN (abs_bits, GELU_TAIL_LIMIT_BITS));  /* min(|x|, 13) */
+        const float a = tsl_bits_float (MIN (abs_bits, GELU_TAIL_LIMIT_BITS));  /* min(|x|, 13) */
         const float lower = gelu_gaussian (a) * gelu_tail_ratio (a);         /* Phi(-a) */
         const float upper = 1.0f - lower;                                   /* Phi(a) */
         const int32_t negative = x_bits >> 31;                             /* all ones: x < 0 */
         const int32_t inside = abs_bits <= GELU_TAIL_LIMIT_BITS ? -1 : 0;  /* all ones: |x| <= 13 */
-        const int32_t cdf = (float_bits (lower) & negative & inside) |
-                            (float_bits (upper) & ~negative);
+        const int32_t cdf = (tsl_float_bits (lower) & negative & inside) |
+                            (tsl_float_bits (upper) & ~negative);
 
-        out[i] = x[i] * bits_float (cdf);
+        out[i] = x[i] * tsl_bits_float (cdf);
     }
 }
 
@@ -117,19 +117,19 @@ gelu_backward_span (float *dx /* [n] */, const float *dout /* [n] */, const floa
 {
     #pragma omp simd
     for (size_t i = 0; i < n; i++) {
-        const int32_t x_bits = float_bits (x[i]);
+        const int32_t x_bits = tsl_float_bits (x[i]);
         const int32_t abs_bits = x_bits & 0x7fffffff;
-        const float a = bits_float (MIN (abs_bits, GELU_TAIL_LIMIT_BITS));
+        const float a = tsl_bits_float (MIN (abs_bits, GELU_TAIL_LIMIT_BITS));
         const float gaussian = gelu_gaussian (a);
         const float lower = gaussian * gelu_tail_ratio (a);
         const float upper = 1.0f - lower;
         const int32_t negative = x_bits >> 31;
         const int32_t inside = abs_bits <= GELU_TAIL_LIMIT_BITS ? -1 : 0;
-        const int32_t cdf = (float_bits (lower) & negative & inside) |
-                            (float_bits (upper) & ~negative);
-        const int32_t pdf = float_bits (INV_SQRT_2PI * gaussian) & inside;
+        const int32_t cdf = (tsl_float_bits (lower) & negative & inside) |
+                            (tsl_float_bits (upper) & ~negative);
+        const int32_t pdf = tsl_float_bits (INV_SQRT_2PI * gaussian) & inside;
 
-        dx[i] += dout[i] * (bits_float (cdf) + x[i] * bits_float (pdf));
+        dx[i] += dout[i] * (tsl_bits_float (cdf) + x[i] * tsl_bits_float (pdf));
     }
 }
 

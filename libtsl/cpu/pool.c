@@ -55,11 +55,11 @@ maxpool1d_row_inside (float *out /* [To] */, int32_t *argmax /* [To] */, const f
         #pragma omp simd
         for (int o = o_begin; o < o_end; o++) {
             const int t = o * stride - padding + k;
-            const int32_t bits = float_bits (x[t]), best_bits = float_bits (out[o]);
+            const int32_t bits = tsl_float_bits (x[t]), best_bits = tsl_float_bits (out[o]);
             const int32_t nan = (bits & 0x7fffffff) > 0x7f800000 ? -1 : 0;
             const int32_t take = nan | (maxpool_key (bits) > maxpool_key (best_bits) ? -1 : 0);
 
-            out[o] = bits_float ((bits & take) | (best_bits & ~take));
+            out[o] = tsl_bits_float ((bits & take) | (best_bits & ~take));
             argmax[o] = (t & take) | (argmax[o] & ~take);
         }
     }

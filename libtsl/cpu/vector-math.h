@@ -9,8 +9,8 @@
  *
  * Float selects (x < 0 ? a : b) that are not a plain min or max are kept
  * as branches by GCC under the default -ftrapping-math, which stops the
- * vectoriser, so selects go through the bit patterns: float_bits and
- * bits_float reinterpret, and integer compares and masks do the choosing.
+ * vectoriser, so selects go through the bit patterns: tsl_float_bits and
+ * tsl_bits_float reinterpret, and integer compares and masks do the choosing.
  *
  * TSL_VECTOR_CLONES marks a hot vectorised function to be compiled three
  * times, for x86-64-v4 (AVX-512), x86-64-v3 (AVX2, FMA) and the baseline,
@@ -37,7 +37,7 @@
 #define TSL_ROUND_MAGIC 12582912.0f /* 1.5 * 2^23: (y + it) - it rounds y to an integer */
 
 static inline int32_t
-float_bits (float f)
+tsl_float_bits (float f)
 {
     int32_t bits;
 
@@ -46,7 +46,7 @@ float_bits (float f)
 }
 
 static inline float
-bits_float (int32_t bits)
+tsl_bits_float (int32_t bits)
 {
     float f;
 
@@ -58,26 +58,26 @@ bits_float (int32_t bits)
  * ends), and back: the map flips the magnitude bits of negative floats and
  * is its own inverse. */
 static inline int32_t
-float_order_key (float f)
+tsl_float_order_key (float f)
 {
-    const int32_t bits = float_bits (f);
+    const int32_t bits = tsl_float_bits (f);
 
     return bits ^ ((bits >> 31) & 0x7fffffff);
 }
 
 static inline float
-order_key_float (int32_t key)
+tsl_order_key_float (int32_t key)
 {
-    return bits_float (key ^ ((key >> 31) & 0x7fffffff));
+    return tsl_bits_float (key ^ ((key >> 31) & 0x7fffffff));
 }
 
 /* max(a, b) for non-NaN floats (a plain float max is not always vectorised) */
 static inline float
 tsl_max (float a, float b)
 {
-    const int32_t key_a = float_order_key (a), key_b = float_order_key (b);
+    const int32_t key_a = tsl_float_order_key (a), key_b = tsl_float_order_key (b);
 
-    return order_key_float (key_a > key_b ? key_a : key_b);
+    return tsl_order_key_float (key_a > key_b ? key_a : key_b);
 }
 
 /* 2^n exp(r) for an integer-valued n in [-126, 127] and |r| <= ln 2 / 2 */
@@ -92,7 +92,7 @@ tsl_exp_reduced (float n, float r)
     p = p * r + 4.99999921e-01f;
     p = p * r + 1.00000004e+00f;
     p = p * r + 1.0f;
-    return p * bits_float (((int32_t) n + 127) << 23);
+    return p * tsl_bits_float (((int32_t) n + 127) << 23);
 }
 
 /* exp(x) for x <= 0 (softmax terms), x not NaN: arguments below -87

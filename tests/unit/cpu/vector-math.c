@@ -2,7 +2,7 @@
  *
  * Tests cpu/vector-math.h: tsl_exp_nonpositive against double exp over
  * every 256th float of [-87, 0] (its documented range) and its clamp below
- * it, float_order_key's order against the float order over samples of all
+ * it, tsl_float_order_key's order against the float order over samples of all
  * finite floats, and tsl_max on signed zeros, infinities and subnormals.
  * The header is compiled here with the test's flags, which is the
  * baseline (no FMA) build of the kernels that include it.
@@ -61,10 +61,10 @@ test_order_key (void)
         /* random bit patterns of finite floats */
         const int32_t bits = (int32_t) (tsl_test_rng_int (&rng, 0, 0x7f7fffff) |
                                         (tsl_test_rng_int (&rng, 0, 1) ? INT32_MIN : 0));
-        const float f = bits_float (bits);
-        const int32_t key = float_order_key (f);
+        const float f = tsl_bits_float (bits);
+        const int32_t key = tsl_float_order_key (f);
 
-        g_assert_true (float_bits (order_key_float (key)) == bits);
+        g_assert_true (tsl_float_bits (tsl_order_key_float (key)) == bits);
         if (i > 0 && f != previous)
             g_assert_true ((f < previous) == (key < previous_key));
         previous = f;

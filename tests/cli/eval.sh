@@ -20,42 +20,8 @@ set -u
 
 tool=$1
 data=$2/eval
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tsl-cli-eval-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-n=0
-failed=0
-
-ok () {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-
-not_ok () {
-    n=$((n + 1))
-    failed=1
-    echo "not ok $n - $1"
-    sed 's/^/# /' "$tmp/out" "$tmp/err"
-}
-
-# run EXPECTED_STATUS DESCRIPTION ARGS...: runs the tool, output in $tmp/out and $tmp/err
-run () {
-    expected=$1
-    what=$2
-    shift 2
-    "$tool" eval "$@" > "$tmp/out" 2> "$tmp/err"
-    status=$?
-    if [ "$status" -ne "$expected" ]; then
-        echo "# exit status $status, expected $expected" >> "$tmp/err"
-        not_ok "$what"
-        return 1
-    fi
-    return 0
-}
-
-# expect FILE PATTERN DESCRIPTION: FILE has a line matching PATTERN
-expect () {
-    if grep -q -- "$2" "$1"; then ok "$3"; else not_ok "$3"; fi
-}
+command=eval
+. "$(dirname "$0")/tap.sh"
 
 # same FILE TEXT DESCRIPTION: FILE holds exactly the line TEXT
 same () {

@@ -41,6 +41,7 @@ struct _TslBackend {
  * a GPU is present, else the CPU, saying so in one g_info line. */
 TslBackend *tsl_backend_new (const char *name, GError **error);
 void tsl_backend_free (TslBackend *be);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TslBackend, tsl_backend_free)
 const char *tsl_backend_name (const TslBackend *be);
 
 /* TRUE when this build was compiled with the CUDA backend. */

@@ -17,7 +17,7 @@
 
 #include "../../error.h"
 #include "../../io/json-check.h"
-#include "config-fields.h"
+#include "../config-fields.h"
 
 #define CONFIG_MAX_DEPTH 64
 #define CONFIG_MAX_DIM (1 << 16)

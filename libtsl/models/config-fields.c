@@ -9,7 +9,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "../../error.h"
+#include "../error.h"
 
 TslCfgSection
 tsl_cfg_section (JsonObject *parent, const char *parent_name, const char *key,

@@ -4,7 +4,7 @@
  * "section" of a configuration dict) with json-glib. An absent key leaves
  * the caller's default untouched; a value of the wrong type or outside its
  * range is a TSL_ERROR_CONFIG error naming "section.key", what was expected
- * and the value found. Used by config.c.
+ * and the value found. Used by every model configuration reader.
  */
 #pragma once
 

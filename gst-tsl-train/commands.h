@@ -7,6 +7,7 @@
 
 #include <glib.h>
 
+int tsl_train_command_encode (int argc, char **argv);
 int tsl_train_command_eval (int argc, char **argv);
 int tsl_train_command_fit (int argc, char **argv);
 int tsl_train_command_info (int argc, char **argv);

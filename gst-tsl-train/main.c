@@ -17,6 +17,8 @@ typedef struct {
 } Command;
 
 static const Command commands[] = {
+    { "encode", "run a video or audio encoder on preprocessed inputs and write the features",
+      tsl_train_command_encode },
     { "eval", "score predictions against annotations with the Perception Test detection mAP",
       tsl_train_command_eval },
     { "fit", "train an ActionFormer model on annotated features", tsl_train_command_fit },

@@ -8,6 +8,7 @@
 #include "gsttslactionformer.h"
 #include "gsttsldecode.h"
 #include "gsttslfeaturesrc.h"
+#include "gsttslvideoenc.h"
 #include "tsl-build-config.h"
 
 static gboolean
@@ -18,6 +19,7 @@ plugin_init (GstPlugin *plugin)
   ret |= GST_ELEMENT_REGISTER (tslfeaturesrc, plugin);
   ret |= GST_ELEMENT_REGISTER (tslactionformer, plugin);
   ret |= GST_ELEMENT_REGISTER (tsldecode, plugin);
+  ret |= GST_ELEMENT_REGISTER (tslvideoenc, plugin);
   return ret;
 }
 

@@ -82,6 +82,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "gsttslbackend.h"
 #include "gsttslscores.h"
 #include "io/safetensors.h"
 #include "models/actionformer/model.h"
@@ -89,7 +90,7 @@
 GST_DEBUG_CATEGORY_STATIC (gst_tsl_action_former_debug);
 #define GST_CAT_DEFAULT gst_tsl_action_former_debug
 
-#define DEFAULT_BACKEND GST_TSL_ACTION_FORMER_BACKEND_AUTO
+#define DEFAULT_BACKEND GST_TSL_BACKEND_AUTO
 #define DEFAULT_MODE GST_TSL_ACTION_FORMER_MODE_OFFLINE
 #define DEFAULT_WINDOW 0        /* the model's max_seq_len */
 #define DEFAULT_HOP 0           /* window / 2 */
@@ -113,7 +114,7 @@ struct _GstTslActionFormer
 
   /* properties; protected by the object lock */
   gchar *prop_model;            /* model file path */
-  GstTslActionFormerBackend prop_backend;
+  GstTslBackend prop_backend;
   GstTslActionFormerMode prop_mode;
   guint prop_window;            /* features per inference, 0 = max_seq_len */
   guint prop_hop;               /* features between inferences, 0 = window / 2 */
@@ -164,22 +165,6 @@ GST_ELEMENT_REGISTER_DEFINE (tslactionformer, "tslactionformer", GST_RANK_NONE,
     GST_TYPE_TSL_ACTION_FORMER);
 
 GType
-gst_tsl_action_former_backend_get_type (void)
-{
-  static gsize type = 0;
-  static const GEnumValue values[] = {
-    {GST_TSL_ACTION_FORMER_BACKEND_AUTO, "CUDA when a GPU is present, else CPU", "auto"},
-    {GST_TSL_ACTION_FORMER_BACKEND_CPU, "CPU (OpenBLAS + OpenMP)", "cpu"},
-    {GST_TSL_ACTION_FORMER_BACKEND_CUDA, "CUDA GPU", "cuda"},
-    {0, NULL, NULL},
-  };
-
-  if (g_once_init_enter (&type))
-    g_once_init_leave (&type, g_enum_register_static ("GstTslActionFormerBackend", values));
-  return type;
-}
-
-GType
 gst_tsl_action_former_mode_get_type (void)
 {
   static gsize type = 0;
@@ -216,17 +201,6 @@ gst_tsl_action_former_reset_grid (GstTslActionFormer *self)
 }
 
 /* ---- model ---- */
-
-/* A libtsl error while loading: a file that cannot be opened is
- * RESOURCE NOT_FOUND, anything else LIBRARY INIT. */
-static void
-gst_tsl_action_former_post_load_error (GstTslActionFormer *self, const GError *error)
-{
-  if (g_error_matches (error, TSL_ERROR, TSL_ERROR_IO))
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("%s", error->message), (NULL));
-  else
-    GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("%s", error->message), (NULL));
-}
 
 /* The longest padded input the model takes (the official point
  * generator's buffer): max_seq_len x max_buffer_len_factor. */
@@ -271,11 +245,10 @@ gst_tsl_action_former_plan_windows (GstTslActionFormer *self, TslActionFormer *n
 static gboolean
 gst_tsl_action_former_load (GstTslActionFormer *self)
 {
-  static const gchar *backend_names[] = { "auto", "cpu", "cuda" };
   g_autofree gchar *path = NULL;
   g_autoptr (TslSafetensors) st = NULL;
   g_autoptr (GError) error = NULL;
-  GstTslActionFormerBackend backend;
+  GstTslBackend backend;
   GstTslActionFormerMode mode;
   const TslActionFormerConfig *config;
   TslActionFormer *net;
@@ -298,17 +271,17 @@ gst_tsl_action_former_load (GstTslActionFormer *self)
   }
   st = tsl_safetensors_open (path, &error);
   if (st == NULL) {
-    gst_tsl_action_former_post_load_error (self, error);
+    gst_tsl_backend_post_load_error (GST_ELEMENT (self), error);
     return FALSE;
   }
-  be = tsl_backend_new (backend_names[backend], &error);
+  be = tsl_backend_new (gst_tsl_backend_to_string (backend), &error);
   if (be == NULL) {
-    gst_tsl_action_former_post_load_error (self, error);
+    gst_tsl_backend_post_load_error (GST_ELEMENT (self), error);
     return FALSE;
   }
   net = tsl_actionformer_new (be, st, &error);
   if (net == NULL) {
-    gst_tsl_action_former_post_load_error (self, error);
+    gst_tsl_backend_post_load_error (GST_ELEMENT (self), error);
     tsl_backend_free (be);
     return FALSE;
   }
@@ -905,7 +878,7 @@ gst_tsl_action_former_class_init (GstTslActionFormerClass *klass)
           "at READY->PAUSED)", NULL, flags));
   g_object_class_install_property (gobject_class, PROP_BACKEND,
       g_param_spec_enum ("backend", "Backend", "Where the network runs",
-          GST_TYPE_TSL_ACTION_FORMER_BACKEND, DEFAULT_BACKEND, flags));
+          GST_TYPE_TSL_BACKEND, DEFAULT_BACKEND, flags));
   g_object_class_install_property (gobject_class, PROP_MODE,
       g_param_spec_enum ("mode", "Mode",
           "offline: one inference over the whole stream at EOS; streaming: sliding windows",
@@ -926,7 +899,7 @@ gst_tsl_action_former_class_init (GstTslActionFormerClass *klass)
   gst_element_class_add_static_pad_template (element_class, &src_template);
   element_class->change_state = GST_DEBUG_FUNCPTR (gst_tsl_action_former_change_state);
 
-  gst_type_mark_as_plugin_api (GST_TYPE_TSL_ACTION_FORMER_BACKEND, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_TSL_BACKEND, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_TSL_ACTION_FORMER_MODE, 0);
 }
 

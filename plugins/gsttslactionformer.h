@@ -17,14 +17,6 @@
 
 G_BEGIN_DECLS
 
-/* Where the network runs (backend.h: tsl_backend_new). */
-typedef enum
-{
-  GST_TSL_ACTION_FORMER_BACKEND_AUTO,   /* CUDA when built in and a GPU is present, else CPU */
-  GST_TSL_ACTION_FORMER_BACKEND_CPU,
-  GST_TSL_ACTION_FORMER_BACKEND_CUDA,
-} GstTslActionFormerBackend;
-
 /* How the feature stream is cut into inference windows. */
 typedef enum
 {
@@ -32,8 +24,6 @@ typedef enum
   GST_TSL_ACTION_FORMER_MODE_STREAMING, /* sliding windows of `window` features, every `hop` */
 } GstTslActionFormerMode;
 
-#define GST_TYPE_TSL_ACTION_FORMER_BACKEND (gst_tsl_action_former_backend_get_type ())
-GType gst_tsl_action_former_backend_get_type (void);
 #define GST_TYPE_TSL_ACTION_FORMER_MODE (gst_tsl_action_former_mode_get_type ())
 GType gst_tsl_action_former_mode_get_type (void);
 

@@ -12,42 +12,11 @@
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/resource.h>
+
+#include "bench-common.h"
 
 #include "io/safetensors.h"
 #include "models/actionformer/model.h"
-
-static int
-compare_doubles (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return (x > y) - (x < y);
-}
-
-static double
-sgemm_peak_gflops (void)
-{
-    const int n = 2048;
-    float *a = g_new (float, (size_t) n * n), *b = g_new (float, (size_t) n * n);
-    float *c = g_new0 (float, (size_t) n * n);
-    double best = 0.0;
-
-    for (size_t i = 0; i < (size_t) n * n; i++) {
-        a[i] = (float) ((i * 7 % 13) - 6) / 13.0f;
-        b[i] = (float) ((i * 5 % 11) - 5) / 11.0f;
-    }
-    for (int run = 0; run < 6; run++) {
-        gint64 t0 = g_get_monotonic_time ();
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f,
-                     c, n);
-        double s = (g_get_monotonic_time () - t0) / 1e6;
-        best = MAX (best, 2.0 * n * n * (double) n / s / 1e9);
-    }
-    g_free (a);
-    g_free (b);
-    g_free (c);
-    return best;
-}
 
 int
 main (int argc, char **argv)
@@ -88,14 +57,11 @@ main (int argc, char **argv)
         if (run >= 0)
             seconds[run] = (g_get_monotonic_time () - t0) / 1e6;
     }
-    qsort (seconds, runs, sizeof (double), compare_doubles);
-
-    struct rusage usage;
-    getrusage (RUSAGE_SELF, &usage);
+    const double median = bench_median (seconds, runs);
     printf ("{\"backend\": \"%s\", \"T\": %d, \"runs\": %d, \"median_s\": %.6f, \"min_s\": %.6f, "
             "\"peak_rss_mib\": %.1f, \"sgemm_peak_gflops\": %.1f, \"blas_core\": \"%s\"}\n",
-            tsl_backend_name (be), T, runs, seconds[runs / 2], seconds[0],
-            usage.ru_maxrss / 1024.0, sgemm_peak_gflops (), openblas_get_corename ());
+            tsl_backend_name (be), T, runs, median, seconds[0], bench_peak_rss_mib (),
+            bench_sgemm_peak_gflops (), openblas_get_corename ());
     g_free (seconds);
     g_free (feats);
     tsl_actionformer_free (model);

@@ -17,19 +17,12 @@
 #include <stdio.h>
 
 #include "backend.h"
+#include "bench-common.h"
 #include "ops.h"
 
 #define BENCH_RUNS 5
 
 typedef void (*BenchFn) (void *ctx);
-
-static int
-compare_doubles (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-
-    return (x > y) - (x < y);
-}
 
 /* median wall time of BENCH_RUNS calls after one warm-up call, in ms */
 static double
@@ -44,8 +37,7 @@ bench_median_ms (BenchFn fn, void *ctx)
         fn (ctx);
         ms[i] = (double) (g_get_monotonic_time () - start) / 1000.0;
     }
-    qsort (ms, BENCH_RUNS, sizeof (double), compare_doubles);
-    return ms[BENCH_RUNS / 2];
+    return bench_median (ms, BENCH_RUNS);
 }
 
 /* uniform values in [-1, 1) from a fixed linear congruential sequence */

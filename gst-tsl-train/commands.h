@@ -9,6 +9,7 @@
 
 int tsl_train_command_encode (int argc, char **argv);
 int tsl_train_command_eval (int argc, char **argv);
+int tsl_train_command_extract (int argc, char **argv);
 int tsl_train_command_fit (int argc, char **argv);
 int tsl_train_command_info (int argc, char **argv);
 int tsl_train_command_predict (int argc, char **argv);

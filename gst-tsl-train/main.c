@@ -21,6 +21,8 @@ static const Command commands[] = {
       tsl_train_command_encode },
     { "eval", "score predictions against annotations with the Perception Test detection mAP",
       tsl_train_command_eval },
+    { "extract", "decode media files and write their video and audio features for training",
+      tsl_train_command_extract },
     { "fit", "train an ActionFormer model on annotated features", tsl_train_command_fit },
     { "info", "print a .safetensors file's metadata and tensors, or a .npy file's dtype and shape",
       tsl_train_command_info },

@@ -8,6 +8,7 @@
 #include "gsttslactionformer.h"
 #include "gsttsldecode.h"
 #include "gsttslfeaturesrc.h"
+#include "gsttslfuse.h"
 #include "gsttslvideoenc.h"
 #include "tsl-build-config.h"
 
@@ -20,6 +21,7 @@ plugin_init (GstPlugin *plugin)
   ret |= GST_ELEMENT_REGISTER (tslactionformer, plugin);
   ret |= GST_ELEMENT_REGISTER (tsldecode, plugin);
   ret |= GST_ELEMENT_REGISTER (tslvideoenc, plugin);
+  ret |= GST_ELEMENT_REGISTER (tslfuse, plugin);
   return ret;
 }
 

@@ -78,13 +78,14 @@ build_filterbank (TslLogmel *lm)
     }
     for (int k = 0; k < n_bins; k++) {
         float *w_k = lm->weights + (size_t) k * n_mel;
-        /* bin k's frequency: linspace(0, nyquist, n_bins)[k]; the DC bin is zeroed */
+        /* bin k's frequency: linspace(0, nyquist, n_bins)[k]. TF zeroes the DC
+         * bin's row; its rising slope is already <= 0 since lower_edge_hertz >= 0 */
         const double mel = hertz_to_mel (nyquist * k / (n_bins - 1));
 
         for (int m = 0; m < n_mel; m++) {
             const double rising = (mel - edges[m]) / (edges[m + 1] - edges[m]);
             const double falling = (edges[m + 2] - mel) / (edges[m + 2] - edges[m + 1]);
-            const double w = k == 0 ? 0.0 : MAX (0.0, MIN (rising, falling));
+            const double w = MAX (0.0, MIN (rising, falling));
 
             w_k[m] = (float) w;
             if (w_k[m] != 0.0f) {

@@ -22,7 +22,8 @@ typedef struct {
     int c_in, c_mid, c_out, stride;
     gboolean projection;           /* shortcut_conv present */
     TslAudioBatchNorm bn[3];       /* before conv_0, conv_1, conv_2 */
-    const float *conv[3];          /* [c_mid, c_in, 1, 1], [c_mid, c_mid, 3, 3], [c_out, c_mid, 1, 1] */
+    const float *conv[3];          /* [c_mid, c_in, 1, 1], [c_mid, c_mid, 3, 3],
+                                      [c_out, c_mid, 1, 1] */
     const float *shortcut;         /* [c_out, c_in, 1, 1] or NULL */
 } TslAudioBlock;
 

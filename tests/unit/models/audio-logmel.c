@@ -156,7 +156,8 @@ typedef struct {
     int B, N;
 } LogmelCase;
 
-#define DMVR_DEFAULTS 48000, 2048, 1024, 2048, TRUE, 80, 80.0, 7600.0, TSL_SPECTROGRAM_MAGNITUDE, 1e-6
+#define DMVR_DEFAULTS \
+    48000, 2048, 1024, 2048, TRUE, 80, 80.0, 7600.0, TSL_SPECTROGRAM_MAGNITUDE, 1e-6
 
 static const LogmelCase logmel_cases[] = {
     /* DMVR's defaults; 6000 samples: 6 frames, the last 5/6 padding */

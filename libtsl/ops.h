@@ -172,6 +172,17 @@ typedef void TslMaxPool1dBackwardFn (TslBackend *be, float *dx /* [B, C, T] */,
                                      const int32_t *argmax /* [B, C, To] */,
                                      int B, int C, int T, int To);
 
+/* 2-D max pooling, NCHW, forward only (the audio ResNet's stem):
+ * out[b, c, oh, ow] = max over kh < KH, kw < KW of
+ *     x[b, c, oh * stride_h - pad_top + kh, ow * stride_w - pad_left + kw],
+ * positions outside the image take no part (-inf padding, as TensorFlow's
+ * 'SAME' max pooling; tsl_conv2d_same_padding() gives those values). A
+ * NaN in a window wins. A window with no position inside gives -inf. */
+typedef void TslMaxPool2dFn (TslBackend *be, float *out /* [B, C, Ho, Wo] */,
+                             const float *x /* [B, C, H, W] */,
+                             int B, int C, int H, int W, int KH, int KW,
+                             int stride_h, int stride_w, int pad_top, int pad_left, int Ho, int Wo);
+
 /* Nearest down-sampling of masks (F.interpolate mode='nearest'), with
  * PyTorch's float arithmetic: scale = (float) T / To,
  * out[b, i] = mask[b, min((int) floor(i * scale), T - 1)]. */
@@ -309,6 +320,7 @@ struct _TslBackendOps {
     TslConv2dFn *conv2d;
     TslMaxPool1dFn *maxpool1d;
     TslMaxPool1dBackwardFn *maxpool1d_backward;
+    TslMaxPool2dFn *maxpool2d;
     TslMaskDownsampleFn *mask_downsample;
 
     TslLocalAttentionFn *local_attention;

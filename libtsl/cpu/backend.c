@@ -106,6 +106,7 @@ static const TslBackendOps cpu_ops = {
     .batchnorm = tsl_cpu_batchnorm,
     .maxpool1d = tsl_cpu_maxpool1d,
     .maxpool1d_backward = tsl_cpu_maxpool1d_backward,
+    .maxpool2d = tsl_cpu_maxpool2d,
     .mask_downsample = tsl_cpu_mask_downsample,
 
     /* convolution and attention */

@@ -41,6 +41,7 @@ TslConv1dBackwardFn tsl_cpu_conv1d_backward;
 TslConv2dFn tsl_cpu_conv2d;
 TslMaxPool1dFn tsl_cpu_maxpool1d;
 TslMaxPool1dBackwardFn tsl_cpu_maxpool1d_backward;
+TslMaxPool2dFn tsl_cpu_maxpool2d;
 TslMaskDownsampleFn tsl_cpu_mask_downsample;
 TslLocalAttentionFn tsl_cpu_local_attention;
 TslLocalAttentionBackwardFn tsl_cpu_local_attention_backward;

@@ -169,6 +169,7 @@ static const TslBackendOps cuda_ops = {
     .conv2d = tsl_cuda_conv2d,
     .maxpool1d = tsl_cuda_maxpool1d,
     .maxpool1d_backward = tsl_cuda_maxpool1d_backward,
+    .maxpool2d = tsl_cuda_maxpool2d,
     .mask_downsample = tsl_cuda_mask_downsample,
 
     .local_attention = tsl_cuda_local_attention,

@@ -48,6 +48,7 @@ TslConv1dBackwardFn tsl_cuda_conv1d_backward;
 TslConv2dFn tsl_cuda_conv2d;
 TslMaxPool1dFn tsl_cuda_maxpool1d;
 TslMaxPool1dBackwardFn tsl_cuda_maxpool1d_backward;
+TslMaxPool2dFn tsl_cuda_maxpool2d;
 TslMaskDownsampleFn tsl_cuda_mask_downsample;
 TslLocalAttentionFn tsl_cuda_local_attention;
 TslLocalAttentionBackwardFn tsl_cuda_local_attention_backward;

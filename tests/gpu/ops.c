@@ -156,6 +156,13 @@ static const OpCase test_cases[] = {
       .max_nmse = NMSE_ELEMENTWISE },
     { "maxpool1d", .B = 2, .C = 4, .T = 13, .K = 4, .stride = 1, .pad = 2,
       .max_nmse = NMSE_ELEMENTWISE },
+    /* maxpool2d: H x W image, K x KW window; 'SAME' (-inf) padding or pad on both sides */
+    { "maxpool2d", .B = 2, .C = 5, .H = 75, .W = 40, .K = 3, .KW = 3, .stride = 2,
+      .stride_w = 2, .same = TRUE, .max_nmse = NMSE_ELEMENTWISE },
+    { "maxpool2d", .B = 1, .C = 3, .H = 10, .W = 9, .K = 2, .KW = 4, .stride = 1,
+      .stride_w = 3, .same = TRUE, .max_nmse = NMSE_ELEMENTWISE },
+    { "maxpool2d", .B = 2, .C = 2, .H = 9, .W = 11, .K = 3, .KW = 3, .stride = 1,
+      .stride_w = 1, .pad = 1, .max_nmse = NMSE_ELEMENTWISE },
     /* mask_downsample: To = N */
     { "mask_downsample", .B = 3, .T = 37, .N = 18, .max_nmse = NMSE_ELEMENTWISE },
     { "mask_downsample", .B = 2, .T = 100, .N = 7, .max_nmse = NMSE_ELEMENTWISE },
@@ -730,6 +737,25 @@ maxpool1d_backward (TslBackend *be, const OpCase *c, const Tensors *ts)
                                  maxpool_to (c));
 }
 
+/* maxpool2d: the geometry of conv2d (K x KW window, same or pad) */
+static void
+maxpool2d_describe (const OpCase *c, Tensors *ts)
+{
+    const Conv2dGeometry g = conv2d_geometry (c);
+
+    add (ts, "x", ROLE_INPUT, FILL_NORMAL, (size_t) c->B * c->C * c->H * c->W);
+    add (ts, "out", ROLE_OUTPUT, FILL_NORMAL, (size_t) c->B * c->C * g.Ho * g.Wo);
+}
+
+static void
+maxpool2d_forward (TslBackend *be, const OpCase *c, const Tensors *ts)
+{
+    const Conv2dGeometry g = conv2d_geometry (c);
+
+    be->ops->maxpool2d (be, T ("out"), T ("x"), c->B, c->C, c->H, c->W, c->K, c->KW, c->stride,
+                        c->stride_w, g.pad_top, g.pad_left, g.Ho, g.Wo);
+}
+
 /* mask_downsample: [B, T] to [B, To = N] */
 static void
 mask_downsample_describe (const OpCase *c, Tensors *ts)
@@ -941,6 +967,8 @@ static const OpFamily families[] = {
     { "conv2d", NULL, SLOT (conv2d), 0, conv2d_describe, conv2d_forward, NULL, conv2d_flops },
     { "maxpool1d", "maxpool1d_backward", SLOT (maxpool1d), SLOT (maxpool1d_backward),
       maxpool1d_describe, maxpool1d_forward, maxpool1d_backward, NULL },
+    { "maxpool2d", NULL, SLOT (maxpool2d), 0, maxpool2d_describe, maxpool2d_forward, NULL,
+      NULL },
     { "mask_downsample", NULL, SLOT (mask_downsample), 0, mask_downsample_describe,
       mask_downsample_forward, NULL, NULL },
     { "local_attention", "local_attention_backward", SLOT (local_attention),

@@ -13,7 +13,8 @@
  * dx = s[c] f[b] dy and ds[c] = sum f[b] dy x (f: the forward's per-video
  * factors, absent when nothing was dropped); global attention
  * (a = (v * m) A^T, A = softmax(scale q^T k - inf at padded keys)) gives
- *   dA = da^T (v * m), dv = (da A) * m, dS = softmax_backward(dA, A),
+ *   dA = da^T (v * m), dv = da A (0 at padded keys, where A is),
+ *   dS = softmax_backward(dA, A),
  *   dq = scale k dS^T, dk = scale q dS   (per video and head, gemm).
  *
  * Every backward op ADDS into its d* buffers, so each scratch buffer is
@@ -43,12 +44,12 @@ layernorm_backward (TslBackend *be, float *dx /* [B, C, T] */, const TslAfNorm *
                                  norm->weight, s->mean, s->rstd, B, C, T);
 }
 
-/* MaskedMHCA's attention backward: dout [B, D, T] -> dq, dk, dv (zeroed by
- * the caller) from the saved att and v * mask. */
+/* MaskedMHCA's attention backward: dout [B, D, T] -> dq, dk, dv (added)
+ * from the saved att and v * mask. d(v * mask) needs no mask product for
+ * dv: att is exactly 0 at padded keys, so the gradient is 0 there. */
 static void
 global_attention_backward (TslActionFormerTrain *t, const TslAfBlockSaved *s, float *dq,
-                           float *dk, float *dv, const float *dout /* [B, D, T] */,
-                           const float *mask /* [B, T] */, int B, int T)
+                           float *dk, float *dv, const float *dout /* [B, D, T] */, int B, int T)
 {
     TslBackend *be = t->m->be;
     const TslBackendOps *ops = be->ops;
@@ -60,10 +61,9 @@ global_attention_backward (TslActionFormerTrain *t, const TslAfBlockSaved *s, fl
     /* datt[t, s] = sum_d dout[d, t] (v * m)[d, s] */
     ops->gemm (be, datt, dout, s->v_masked, B * H, T, T, Dh, TRUE, FALSE, 1.0f, 0.0f, head, head,
                square);
-    /* dv[d, s] = m[s] sum_t dout[d, t] att[t, s] */
+    /* dv[d, s] = sum_t dout[d, t] att[t, s] */
     ops->gemm (be, dv, dout, s->att, B * H, Dh, T, T, FALSE, FALSE, 1.0f, 1.0f, head, square,
                head);
-    tsl_actionformer_train_apply_mask (be, dv, dv, mask, B, D, T);
     zero (be, dscores, (size_t) B * H * square);
     ops->softmax_backward (be, dscores, datt, s->att, B * H * T, T);
     /* dq[d, t] = scale sum_s k[d, s] dscores[t, s]; dk[d, s] = scale sum_t q[d, t] dscores[t, s] */
@@ -156,7 +156,7 @@ block_backward (TslActionFormerTrain *t, const TslAfBlock *b, const TslAfBlock *
                                        s->qkv[1], s->qkv[2], B, D, T_out, H, b->window,
                                        1.0f / sqrtf ((float) (D / H)));
     else
-        global_attention_backward (t, s, dqkv[0], dqkv[1], dqkv[2], dh2, mask, B, T_out);
+        global_attention_backward (t, s, dqkv[0], dqkv[1], dqkv[2], dh2, B, T_out);
     zero (be, dh, n_in);
     for (int j = 0; j < 3; j++) {
         zero (be, dnorm, n);

@@ -15,8 +15,8 @@
  *   random draw is the caller's, see train/droppath.h); a kept branch is
  *   scale * y / keep_prob, a dropped one 0, with keep_prob = 1 -
  *   train_cfg.droppath. Without that pattern AffineDropPath is scale * y,
- *   the official module with drop_prob 0. Dropout is 0, as in every
- *   official configuration;
+ *   the official module with drop_prob 0. Dropout draws nothing
+ *   (train_cfg.dropout is not read; its official default is 0);
  * - outputs are kept on the device for the losses ([B, K, T_L] logits and
  *   [B, 2, T_L] offsets, channels-first, 0 at padded positions).
  * Local (window > 1) and global (window <= 1, MaskedMHCA) attention both

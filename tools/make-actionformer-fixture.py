@@ -82,7 +82,8 @@ class Model:
         self.head_num_layers = model["head_num_layers"]
         self.head_with_ln = model["head_with_ln"]
         self.use_abs_pe = model["use_abs_pe"]
-        self.droppath = config["train_cfg"]["droppath"] > 0.0
+        self.drop_prob = config["train_cfg"]["droppath"]
+        self.droppath = self.drop_prob > 0.0
         assert not model["use_rel_pe"], "relative position encoding is not reproduced here"
         assert model["backbone_type"] == "convTransformer" and model["fpn_type"] == "identity"
         div = 1
@@ -213,8 +214,17 @@ def global_attention(q, k, v, mask, n_head):
     return out.reshape(C, T)
 
 
-def transformer_block(m, p, prefix, x, mask, stride, window):
-    """Pre-LN block: x' = pool(x) * m + s_a * attn(ln1(x)); out = x' + s_m * mlp(ln2(x')) * m."""
+def drop_path(y, keep, keep_prob):
+    """Training-mode drop path of one video (blocks.py drop_path): y / keep_prob
+    times the drawn keep value (0 or 1); keep None: y (eval, or drop_prob 0)."""
+    if keep is None:
+        return y
+    return y.div(keep_prob) * torch.tensor(float(keep), dtype=y.dtype)
+
+
+def transformer_block(m, p, prefix, x, mask, stride, window, keep=(None, None)):
+    """Pre-LN block: x' = pool(x) * m + s_a * attn(ln1(x)); out = x' + s_m * mlp(ln2(x')) * m.
+    keep: this video's drop-path draws (attention, MLP), or None each."""
     C = x.shape[0]
     out_mask = mask[::stride]
     h = layer_norm(x, p, prefix + ".ln1")
@@ -234,12 +244,14 @@ def transformer_block(m, p, prefix, x, mask, stride, window):
     else:
         skip = x
     if m.droppath:
-        a = a * p[prefix + ".drop_path_attn.scale"].reshape(-1, 1)
+        a = drop_path(a * p[prefix + ".drop_path_attn.scale"].reshape(-1, 1), keep[0],
+                      1 - m.drop_prob)
     out = skip * out_mask[None, :] + a
     y = pointwise(layer_norm(out, p, prefix + ".ln2"), p, prefix + ".mlp.0")
     y = pointwise(F.gelu(y), p, prefix + ".mlp.3") * out_mask[None, :]
     if m.droppath:
-        y = y * p[prefix + ".drop_path_mlp.scale"].reshape(-1, 1)
+        y = drop_path(y * p[prefix + ".drop_path_mlp.scale"].reshape(-1, 1), keep[1],
+                      1 - m.drop_prob)
     return out + y, out_mask
 
 
@@ -252,8 +264,11 @@ def sinusoid_table(n_pos, dim):
     return torch.from_numpy(table.T.astype(np.float32))
 
 
-def forward(m, p, feats):
-    """feats [C_in, T] -> dict of every recorded tensor (padded lengths)."""
+def forward(m, p, feats, keep=None):
+    """feats [C_in, T] -> dict of every recorded tensor (padded lengths).
+    keep: training-mode drop-path draws of this video, [n_blocks][2] (stem
+    blocks first; attention, MLP), or None for eval."""
+    keep = keep if keep is not None else [(None, None)] * (m.arch[1] + m.arch[2])
     T = feats.shape[1]
     Tp = m.padded_len(T)
     x = F.pad(feats, (0, Tp - T))
@@ -272,13 +287,14 @@ def forward(m, p, feats):
         x = x + pe[:, :Tp] * mask[None, :]
     rec["embd_out"] = x
     for i in range(m.arch[1]):
-        x, mask = transformer_block(m, p, f"backbone.stem.{i}", x, mask, 1, m.windows[0])
+        x, mask = transformer_block(m, p, f"backbone.stem.{i}", x, mask, 1, m.windows[0],
+                                    keep[i])
         if i == 0:
             rec["stem0_out"] = x
     feats_l, masks_l = [x], [mask]
     for i in range(m.arch[2]):
         x, mask = transformer_block(m, p, f"backbone.branch.{i}", x, mask, m.scale_factor,
-                                    m.windows[1 + i])
+                                    m.windows[1 + i], keep[m.arch[1] + i])
         feats_l.append(x)
         masks_l.append(mask)
     for level in range(m.n_levels):

@@ -16,6 +16,9 @@ upstream gradients the C backward starts from. Each file holds
 
   * the parameters (official names and shapes, float32),
   * "feats" [2, C_in, max_seq_len] (zero beyond each length), "lengths" [2] (I64),
+  * with stochastic drop path only: "drop_path.keep" [n_blocks, 2, 2], the
+    drawn keep values (1 kept, 0 dropped) of block i's attention (0) and MLP
+    (1) branch for video b, fixed here rather than drawn,
   * "upstream.cls_logits.<L>" = R1.L, "upstream.reg_offsets.<L>" = R2.L,
   * the outputs "cls_logits.<L>" [2, K, T_L] and "reg_offsets.<L>" [2, 2, T_L],
   * "grad.<name>": d loss / d parameter for every parameter,
@@ -33,6 +36,11 @@ tests/data/actionformer-grad-fixture-nonorm.safetensors: scale factor 4,
 window 3 and 5, absolute position embedding, no LayerNorm in embedding, neck
 and heads (convolution biases instead), head_dim != fpn_dim, kernel 5, no
 AffineDropPath; lengths 19 and 32 of max_seq_len 32.
+tests/data/actionformer-grad-fixture-global.safetensors: global (MaskedMHCA)
+attention on levels 0 and 2 and window 3 on level 1, scale factor 2, 2 stem
++ 2 branch blocks, LayerNorm everywhere, AffineDropPath in training with
+droppath 0.1 and a fixed keep pattern that drops four branches across both
+videos; lengths 21 and 32 of max_seq_len 32.
 
 Run with Debian's python3-torch: /usr/bin/python3 tools/make-actionformer-grad-fixture.py
 [--out-dir tests/data]
@@ -66,12 +74,14 @@ def load_reference():
 ref = load_reference()
 
 
-def batch_outputs(m, p, feats, lengths):
-    """Per video forward (every official op is per video), stacked: dicts
-    level -> [B, K, T_L] logits and [B, 2, T_L] offsets."""
+def batch_outputs(m, p, feats, lengths, keep=None):
+    """Per video forward (every official op but drop path is per video, and
+    drop path is per video given its draws `keep` [n_blocks, 2, B]),
+    stacked: dicts level -> [B, K, T_L] logits and [B, 2, T_L] offsets."""
     cls, reg = {}, {}
     for b, T in enumerate(lengths):
-        rec = ref.forward(m, p, feats[b, :, :T])
+        video_keep = None if keep is None else [tuple(row[:, b].tolist()) for row in keep]
+        rec = ref.forward(m, p, feats[b, :, :T], video_keep)
         for level in range(m.n_levels):
             cls.setdefault(level, []).append(rec[f"cls_logits.{level}"])
             reg.setdefault(level, []).append(rec[f"reg_offsets.{level}"])
@@ -79,15 +89,15 @@ def batch_outputs(m, p, feats, lengths):
             {k: torch.stack(v) for k, v in reg.items()})
 
 
-def loss_of(m, p, feats, lengths, r1, r2):
-    cls, reg = batch_outputs(m, p, feats, lengths)
+def loss_of(m, p, feats, lengths, r1, r2, keep=None):
+    cls, reg = batch_outputs(m, p, feats, lengths, keep)
     loss = 0.0
     for level in range(m.n_levels):
         loss = loss + (cls[level] * r1[level]).sum() + (reg[level] * r2[level]).sum()
     return loss, cls, reg
 
 
-def finite_difference_check(m, params, feats, lengths, r1, r2, names, gen):
+def finite_difference_check(m, params, feats, lengths, r1, r2, names, gen, keep):
     """Central differences in float64 for a few elements of `names`."""
     p64 = {name: t.detach().double() for name, t in params}
     feats64 = feats.double()
@@ -95,7 +105,7 @@ def finite_difference_check(m, params, feats, lengths, r1, r2, names, gen):
     r2_64 = {k: v.double() for k, v in r2.items()}
     for name in names:
         p_grad = {k: v.clone().requires_grad_(k == name) for k, v in p64.items()}
-        loss, _, _ = loss_of(m, p_grad, feats64, lengths, r1_64, r2_64)
+        loss, _, _ = loss_of(m, p_grad, feats64, lengths, r1_64, r2_64, keep)
         (grad,) = torch.autograd.grad(loss, [p_grad[name]])
         flat = p64[name].reshape(-1)
         for _ in range(min(2, flat.numel())):
@@ -104,10 +114,10 @@ def finite_difference_check(m, params, feats, lengths, r1, r2, names, gen):
             saved = float(flat[i])
             flat[i] = saved + eps
             with torch.no_grad():
-                up = float(loss_of(m, p64, feats64, lengths, r1_64, r2_64)[0])
+                up = float(loss_of(m, p64, feats64, lengths, r1_64, r2_64, keep)[0])
             flat[i] = saved - eps
             with torch.no_grad():
-                down = float(loss_of(m, p64, feats64, lengths, r1_64, r2_64)[0])
+                down = float(loss_of(m, p64, feats64, lengths, r1_64, r2_64, keep)[0])
             flat[i] = saved
             numeric = (up - down) / (2 * eps)
             analytic = float(grad.reshape(-1)[i])
@@ -118,7 +128,7 @@ def finite_difference_check(m, params, feats, lengths, r1, r2, names, gen):
                 raise SystemExit(f"finite-difference check failed for {name}[{i}]")
 
 
-def write_fixture(path, config, seed, lengths, fd_names):
+def write_fixture(path, config, seed, lengths, fd_names, keep=None):
     m = ref.Model(config)
     params = ref.random_params(m, seed)
     gen = torch.Generator().manual_seed(seed + 1)
@@ -132,15 +142,17 @@ def write_fixture(path, config, seed, lengths, fd_names):
           for level in range(m.n_levels)}
 
     p = {name: t.clone().requires_grad_(True) for name, t in params}
-    loss, cls, reg = loss_of(m, p, feats, lengths, r1, r2)
+    loss, cls, reg = loss_of(m, p, feats, lengths, r1, r2, keep)
     loss.backward()
 
     print(f"{path}: loss {float(loss):.6g}")
-    finite_difference_check(m, params, feats, lengths, r1, r2, fd_names, gen)
+    finite_difference_check(m, params, feats, lengths, r1, r2, fd_names, gen, keep)
 
     tensors = [(name, t.numpy()) for name, t in params]
     tensors.append(("feats", feats.numpy()))
     tensors.append(("lengths", torch.tensor(lengths, dtype=torch.int64).numpy()))
+    if keep is not None:
+        tensors.append(("drop_path.keep", keep.numpy()))
     for level in range(m.n_levels):
         tensors.append((f"upstream.cls_logits.{level}", r1[level].numpy()))
         tensors.append((f"upstream.reg_offsets.{level}", r2[level].numpy()))
@@ -192,6 +204,30 @@ def main():
                   fd_names=["backbone.embd.1.conv.bias",
                             "backbone.branch.0.attn.query_conv.conv.weight",
                             "cls_head.head.1.conv.weight", "reg_head.offset_head.conv.bias"])
+
+    global_ = ref.make_config(
+        {"feat_stride": 8, "num_frames": 16, "default_fps": 25, "input_dim": 6,
+         "num_classes": 2, "downsample_rate": 1, "max_seq_len": 32, "trunc_thresh": 0.5,
+         "crop_ratio": None, "force_upsampling": False},
+        {"backbone_type": "convTransformer", "fpn_type": "identity", "backbone_arch": [2, 2, 2],
+         "scale_factor": 2, "regression_range": [[0, 4], [4, 8], [8, 10000]],
+         "n_head": 2, "n_mha_win_size": [-1, 3, -1], "embd_kernel_size": 3, "embd_dim": 8,
+         "embd_with_ln": True, "fpn_dim": 8, "fpn_with_ln": True, "fpn_start_level": 0,
+         "head_dim": 8, "head_kernel_size": 3, "head_num_layers": 2, "head_with_ln": True,
+         "max_buffer_len_factor": 6.0, "use_abs_pe": False, "use_rel_pe": False},
+        droppath=0.1)
+    # [block][branch][video]: stem.0 drops video 1's MLP, stem.1 video 0's
+    # attention, branch.1 video 1's attention and video 0's MLP
+    keep = torch.tensor([[[1, 1], [1, 0]], [[0, 1], [1, 1]], [[1, 1], [1, 1]],
+                         [[1, 0], [0, 1]]], dtype=torch.float32)
+    write_fixture(os.path.join(args.out_dir, "actionformer-grad-fixture-global.safetensors"),
+                  global_, seed=31, lengths=[21, 32],
+                  fd_names=["backbone.stem.0.attn.query.weight",
+                            "backbone.stem.1.attn.key_conv.conv.weight",
+                            "backbone.branch.1.attn.value.weight",
+                            "backbone.stem.1.drop_path_mlp.scale",
+                            "backbone.branch.1.drop_path_attn.scale"],
+                  keep=keep)
     return 0
 
 

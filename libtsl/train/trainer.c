@@ -21,6 +21,7 @@
 #include "../models/actionformer/model.h"
 #include "../models/actionformer/train.h"
 #include "checkpoint.h"
+#include "droppath.h"
 #include "points.h"
 #include "trainer.h"
 
@@ -59,6 +60,7 @@ struct _TslTrainer {
     int *host_lengths;             /* [B] */
     float *host_gt_cls;            /* [B, FT, K] */
     float *host_gt_offsets;        /* [B, FT, 2] */
+    float *host_drop_keep;         /* [n_blocks, 2, B] drop-path draws, or NULL */
 };
 
 static const TslActionFormerParamSpec *
@@ -276,6 +278,7 @@ tsl_trainer_config_parse (TslTrainerConfig *cfg, const char *json, GError **erro
     cfg->batch_size = 8;
     cfg->clip_grad_l2norm = -1.0;
     cfg->cls_prior_prob = 0.01;
+    cfg->stochastic_drop_path = TRUE;
     tsl_train_assign_config_init (&cfg->assign, cfg->model.num_classes);
     tsl_train_loss_config_init (&cfg->loss, cfg->model.num_classes);
 
@@ -385,6 +388,18 @@ initial_model (TslBackend *be, const TslTrainerConfig *cfg, const char *config_j
 
 /* ---- construction ---- */
 
+/* Drop-path draws of a full batch: one per video for each AffineDropPath
+ * (two per transformer block); 0 without stochastic drop path. */
+static size_t
+drop_path_draws (const TslTrainer *t)
+{
+    const TslActionFormerConfig *mc = &t->cfg.model;
+
+    if (!(mc->droppath > 0.0 && t->cfg.stochastic_drop_path))
+        return 0;
+    return (size_t) 2 * (mc->n_stem_blocks + mc->n_branch_blocks) * t->batch_size;
+}
+
 TslTrainer *
 tsl_trainer_new (TslBackend *be, const TslTrainerConfig *cfg, const char *config_json,
                  const TslSafetensors *initial, int64_t iters_per_epoch, guint64 seed,
@@ -466,6 +481,8 @@ tsl_trainer_new (TslBackend *be, const TslTrainerConfig *cfg, const char *config
     t->host_gt_cls = g_new (float, (size_t) cfg->batch_size * t->points.n_points *
                                        mc->num_classes);
     t->host_gt_offsets = g_new (float, (size_t) cfg->batch_size * t->points.n_points * 2);
+    if (drop_path_draws (t) > 0)
+        t->host_drop_keep = g_new (float, drop_path_draws (t));
     return g_steal_pointer (&t);
 }
 
@@ -501,6 +518,7 @@ tsl_trainer_free (TslTrainer *t)
     g_free (t->host_lengths);
     g_free (t->host_gt_cls);
     g_free (t->host_gt_offsets);
+    g_free (t->host_drop_keep);
     g_free (t->config_json);
     g_free (t);
 }
@@ -525,6 +543,7 @@ tsl_trainer_shuffle (TslTrainer *t, guint *order, guint n)
 }
 
 /* ---- one iteration ---- */
+
 
 /* Crops copies of the samples, pads them and computes their targets. */
 static gboolean
@@ -603,10 +622,13 @@ tsl_trainer_step (TslTrainer *t, const TslTrainSample *const *samples, int n,
     }
     if (!prepare_batch (t, samples, n, error))
         return FALSE;
+    if (t->host_drop_keep != NULL)
+        tsl_train_drop_path_draw (&t->rng, mc->droppath, t->host_drop_keep,
+                                  drop_path_draws (t) / t->batch_size * n);
 
     tsl_actionformer_grads_zero (t->grads);
     if (!tsl_actionformer_train_forward (t->train, t->host_feats, mc->max_seq_len,
-                                         t->host_lengths, n, error))
+                                         t->host_lengths, n, t->host_drop_keep, error))
         return FALSE;
     tsl_actionformer_train_output (t->train, &out);
     if (!tsl_train_loss_forward (t->loss, &result->loss, out.cls_logits, out.reg_offsets,

@@ -6,6 +6,7 @@
  * train_one_epoch and ModelEma):
  *
  *   crop every video (crop.h) -> pad to max_seq_len -> targets (assign.h)
+ *   -> drop-path draws (droppath.h; when train_cfg.droppath > 0)
  *   -> zero gradients -> train forward -> losses (loss.h) -> backward
  *   -> clip_grad_norm_ when clip_grad_l2norm > 0: total = sqrt (sum of the
  *      per-tensor norms squared), every gradient multiplied by
@@ -22,6 +23,9 @@
  * biases 0 except the class head's output bias -log ((1 - p) / p) with p =
  * cls_prior_prob, LayerNorm gains 1, Scale 1, AffineDropPath scales 1e-4.
  * They are drawn from the trainer's generator, so a seed fixes them.
+ *
+ * One generator (crop.h) drives, in this order per iteration, the crops
+ * of the batch's videos and the drop-path draws; per epoch, the shuffle.
  *
  * Everything that decides the rest of a run (weights, EMA, AdamW moments,
  * step count, schedule position, loss normaliser, generator) is in the
@@ -71,6 +75,10 @@ typedef struct {
     /* train_cfg */
     double clip_grad_l2norm;       /* -1: no clipping */
     double cls_prior_prob;         /* 0.01 */
+    gboolean stochastic_drop_path; /* TRUE: AffineDropPath drops branches with probability
+                                    * train_cfg.droppath, as official training does; FALSE
+                                    * trains the scales without dropping (the official
+                                    * modules with drop_prob set to 0) */
     TslTrainAssignConfig assign;
     TslTrainLossConfig loss;
 } TslTrainerConfig;
@@ -93,9 +101,9 @@ typedef struct {
 
 /* A model and its optimiser for iters_per_epoch iterations per epoch.
  * The weights are read from `initial` (a model file of cfg's shapes) or,
- * when it is NULL, drawn from `seed` (which also drives shuffling and
- * crops). config_json is the text cfg came from, kept in checkpoints and
- * model files. */
+ * when it is NULL, drawn from `seed` (which also drives shuffling, crops
+ * and drop path). config_json is the text cfg came from, kept in
+ * checkpoints and model files. */
 TslTrainer *tsl_trainer_new (TslBackend *be, const TslTrainerConfig *cfg, const char *config_json,
                              const TslSafetensors *initial, int64_t iters_per_epoch,
                              guint64 seed, GError **error);

@@ -3,10 +3,16 @@
  * Parity of ActionFormer's train forward and backward
  * (libtsl/models/actionformer/train.h) with PyTorch autograd:
  *
- * - a fixture made by tools/make-actionformer-grad-fixture.py (shipped in
- *   tests/data, run everywhere): a small model, two videos (one padded),
+ * - fixtures made by tools/make-actionformer-grad-fixture.py (shipped in
+ *   tests/data, run everywhere): small models, two videos (one padded),
  *   loss = sum(cls_logits * R1) + sum(reg_offsets * R2), so the upstream
- *   gradients are R1 and R2; every parameter gradient is compared;
+ *   gradients are R1 and R2; every parameter gradient is compared. The
+ *   "global" one has global attention on two levels and drops residual
+ *   branches by a fixed drop-path keep pattern;
+ * - finite differences of that loss through the C forward itself, on the
+ *   "global" fixture (global attention, drop path with its keep pattern):
+ *   the backward is the derivative of the forward we run, not only of the
+ *   reference's;
  * - the official implementation's step-1 gradients (cases AF3 and AF3b of
  *   the golden folder, TSL_GOLDEN_DIR, default <source>/../shared/golden;
  *   skipped when absent). The upstream gradients are made from the golden
@@ -14,8 +20,8 @@
  *   as the official `losses` does (valid points, positive points, divided
  *   by the stored normaliser); the loss values are checked too.
  *
- * Then the refusals: global attention (no backward), over-long videos,
- * oversized batches, backward before a forward.
+ * Then the refusals: over-long videos, oversized batches, backward before
+ * a forward.
  *
  * Outputs are compared at every position (1e-4 absolute). Gradients are
  * compared per tensor by max |got - want| / max |want|, printed for every
@@ -34,6 +40,7 @@
 
 #define FIXTURE_FILE "actionformer-grad-fixture.safetensors"
 #define FIXTURE_NONORM_FILE "actionformer-grad-fixture-nonorm.safetensors"
+#define FIXTURE_GLOBAL_FILE "actionformer-grad-fixture-global.safetensors"
 #define FIXTURE_VERSION "1"
 #define FIXTURE_SCRIPT "tools/make-actionformer-grad-fixture.py"
 
@@ -45,6 +52,13 @@
 #define GRAD_RTOL 1e-4
 /* key biases: zero in exact arithmetic, stored values are noise (~1e-10) */
 #define KEY_BIAS_ATOL 1e-6
+/* finite differences of the float32 forward: |num - ana| <= FD_LOSS_NOISE /
+ * eps + FD_RTOL max |ana| per tensor. The loss (~18, double sum of float32
+ * outputs) jitters by ~4e-6 between nearby parameter values, ~2e-6 / eps
+ * after the division (measured 3e-3 at eps 1e-3, 4e-2 at 1e-4); a
+ * drop-path factor left out of the backward moves gradients by >= 10% */
+#define FD_LOSS_NOISE 1e-5
+#define FD_RTOL 1e-2
 
 static TslBackend *
 test_backend (void)
@@ -221,22 +235,41 @@ check_accumulation (TslBackend *be, TslActionFormerTrain *train, TslActionFormer
 
 /* ---- the autograd fixtures ---- */
 
-static void
-test_fixture (gconstpointer data)
+static TslSafetensors *
+open_fixture (const char *file)
 {
-    const char *file = data;
     g_autofree char *path = g_build_filename (g_getenv ("TSL_TEST_DATA"), file, NULL);
     g_autoptr (GError) error = NULL;
-    TslActionFormerTrainOutput out;
-    Upstream up = { 0 };
+    TslSafetensors *st = tsl_safetensors_open (path, &error);
     const char *version;
 
-    g_autoptr (TslSafetensors) st = tsl_safetensors_open (path, &error);
     g_assert_no_error (error);
     version = tsl_safetensors_get_metadata (st, "fixture.version");
     if (g_strcmp0 (version, FIXTURE_VERSION) != 0)
         g_error ("%s: fixture version %s, expected %s: rerun %s", path, version ? version : "none",
                  FIXTURE_VERSION, FIXTURE_SCRIPT);
+    return st;
+}
+
+/* The fixture's drop-path keep pattern [n_blocks, 2, B], or NULL (g_free). */
+static float *
+read_drop_keep (const TslSafetensors *st, const TslActionFormerConfig *cfg, int B)
+{
+    if (tsl_safetensors_find (st, "drop_path.keep") == NULL)
+        return NULL;
+    return read_tensor (st, "drop_path.keep",
+                        (size_t) 2 * (cfg->n_stem_blocks + cfg->n_branch_blocks) * B);
+}
+
+static void
+test_fixture (gconstpointer data)
+{
+    const char *file = data;
+    g_autoptr (GError) error = NULL;
+    TslActionFormerTrainOutput out;
+    Upstream up = { 0 };
+
+    g_autoptr (TslSafetensors) st = open_fixture (file);
 
     TslBackend *be = test_backend ();
     g_autoptr (TslActionFormer) m = tsl_actionformer_new (be, st, &error);
@@ -246,12 +279,13 @@ test_fixture (gconstpointer data)
     g_autofree float *feats = read_tensor (st, "feats", (size_t) B * C * T);
     g_autofree float *lengths_f = read_tensor (st, "lengths", B);
     int lengths[2] = { (int) lengths_f[0], (int) lengths_f[1] };
+    g_autofree float *keep = read_drop_keep (st, cfg, B);
     int n_params = 0;
 
     g_assert_cmpint (lengths[0], <, T); /* one padded video */
     g_autoptr (TslActionFormerTrain) train = tsl_actionformer_train_new (m, B, &error);
     g_assert_no_error (error);
-    tsl_actionformer_train_forward (train, feats, T, lengths, B, &error);
+    tsl_actionformer_train_forward (train, feats, T, lengths, B, keep, &error);
     g_assert_no_error (error);
     tsl_actionformer_train_output (train, &out);
     check_outputs (be, &out, K, st);
@@ -274,6 +308,139 @@ test_fixture (gconstpointer data)
     /* backward accumulates: a second pass without zeroing doubles every gradient */
     check_accumulation (be, train, grads, &up);
 
+    upstream_clear (be, &up);
+    g_clear_pointer (&grads, tsl_actionformer_grads_free);
+    g_clear_pointer (&train, tsl_actionformer_train_free);
+    g_clear_pointer (&m, tsl_actionformer_free);
+    tsl_backend_free (be);
+}
+
+/* ---- finite differences through the C forward ---- */
+
+/* loss = sum(cls_logits * R1) + sum(reg_offsets * R2) of one train forward
+ * with the parameter tensor `param` (device) set from `host` first. */
+typedef struct {
+    TslBackend *be;
+    TslActionFormerTrain *train;
+    const float *feats;
+    int T, B, K;
+    const int *lengths;
+    const float *keep;
+    float *param;        /* [n] device */
+    const float *host;   /* [n] the values to run with */
+    size_t n;
+    float *r1[TSL_ACTIONFORMER_MAX_LEVELS], *r2[TSL_ACTIONFORMER_MAX_LEVELS]; /* host */
+} FdContext;
+
+static double
+fd_loss (void *data)
+{
+    FdContext *c = data;
+    g_autoptr (GError) error = NULL;
+    TslActionFormerTrainOutput out;
+    double loss = 0.0;
+
+    tsl_backend_upload (c->be, c->param, c->host, sizeof (float) * c->n);
+    tsl_actionformer_train_forward (c->train, c->feats, c->T, c->lengths, c->B, c->keep, &error);
+    g_assert_no_error (error);
+    tsl_actionformer_train_output (c->train, &out);
+    for (int level = 0; level < out.n_levels; level++) {
+        const size_t n_cls = (size_t) c->B * c->K * out.level_len[level];
+        const size_t n_reg = (size_t) c->B * 2 * out.level_len[level];
+        g_autofree float *cls = host_copy (c->be, out.cls_logits[level], n_cls);
+        g_autofree float *reg = host_copy (c->be, out.reg_offsets[level], n_reg);
+        for (size_t i = 0; i < n_cls; i++)
+            loss += (double) cls[i] * c->r1[level][i];
+        for (size_t i = 0; i < n_reg; i++)
+            loss += (double) reg[i] * c->r2[level][i];
+    }
+    return loss;
+}
+
+/* The parameters checked: the q, k, v paths of both global-attention
+ * levels, drop-path scales of dropped and kept branches, and tensors
+ * before them whose gradient flows through everything. eps: tensors before
+ * max-pools and ReLUs need the small one (the float64 reference differs
+ * from its own derivative by 1e-1 at eps 1e-3 there, by 1e-6 at 1e-4). */
+static const struct {
+    const char *name;
+    float eps;
+} fd_params[] = {
+    { "backbone.stem.0.attn.query.weight", 1e-3f },
+    { "backbone.stem.1.attn.key.weight", 1e-3f },
+    { "backbone.stem.0.attn.value.weight", 1e-3f },
+    { "backbone.stem.0.attn.value_conv.conv.weight", 1e-4f },
+    { "backbone.branch.1.attn.query.weight", 1e-3f },
+    { "backbone.branch.1.attn.value.weight", 1e-3f },
+    { "backbone.stem.1.drop_path_attn.scale", 1e-3f },
+    { "backbone.stem.0.drop_path_mlp.scale", 1e-3f },
+    { "backbone.branch.1.drop_path_mlp.scale", 1e-3f },
+    { "backbone.embd.0.conv.weight", 1e-4f },
+};
+
+static void
+test_finite_differences (void)
+{
+    g_autoptr (GError) error = NULL;
+    TslActionFormerTrainOutput out;
+    Upstream up = { 0 };
+    FdContext c = { 0 };
+    int n_params;
+
+    g_autoptr (TslSafetensors) st = open_fixture (FIXTURE_GLOBAL_FILE);
+    TslBackend *be = test_backend ();
+    g_autoptr (TslActionFormer) m = tsl_actionformer_new (be, st, &error);
+    g_assert_no_error (error);
+    const TslActionFormerConfig *cfg = tsl_actionformer_get_config (m);
+    const int B = 2, C = cfg->input_dim, T = cfg->max_seq_len, K = cfg->num_classes;
+    g_autofree float *feats = read_tensor (st, "feats", (size_t) B * C * T);
+    g_autofree float *lengths_f = read_tensor (st, "lengths", B);
+    int lengths[2] = { (int) lengths_f[0], (int) lengths_f[1] };
+    g_autofree float *keep = read_drop_keep (st, cfg, B);
+    g_autofree float **params = tsl_actionformer_param_data (m, &n_params);
+
+    g_assert_nonnull (keep);
+    g_autoptr (TslActionFormerTrain) train = tsl_actionformer_train_new (m, B, &error);
+    g_assert_no_error (error);
+    g_autoptr (TslActionFormerGrads) grads = tsl_actionformer_grads_new (m, &error);
+    g_assert_no_error (error);
+    c = (FdContext) { be, train, feats, T, B, K, lengths, keep };
+    tsl_actionformer_train_forward (train, feats, T, lengths, B, keep, &error);
+    g_assert_no_error (error);
+    tsl_actionformer_train_output (train, &out);
+    up.n_levels = out.n_levels;
+    for (int level = 0; level < out.n_levels; level++) {
+        const size_t T_L = out.level_len[level];
+        g_autofree char *cls_name = g_strdup_printf ("upstream.cls_logits.%d", level);
+        g_autofree char *reg_name = g_strdup_printf ("upstream.reg_offsets.%d", level);
+        c.r1[level] = read_tensor (st, cls_name, B * K * T_L);
+        c.r2[level] = read_tensor (st, reg_name, B * 2 * T_L);
+        up.dcls[level] = device_copy (be, c.r1[level], B * K * T_L);
+        up.dreg[level] = device_copy (be, c.r2[level], B * 2 * T_L);
+    }
+    tsl_actionformer_backward (train, (const float *const *) up.dcls,
+                               (const float *const *) up.dreg, grads, &error);
+    g_assert_no_error (error);
+
+    for (guint i = 0; i < G_N_ELEMENTS (fd_params); i++) {
+        const int index = tsl_actionformer_grads_find (grads, fd_params[i].name);
+        g_assert_cmpint (index, >=, 0);
+        const TslTensor *g = tsl_actionformer_grads_tensor (grads, index);
+        const size_t n = tsl_tensor_numel (g);
+        g_autofree float *analytic = host_copy (be, g->data, n);
+        g_autofree float *x = host_copy (be, params[index], n);
+
+        c.param = params[index];
+        c.host = x;
+        c.n = n;
+        tsl_test_check_gradient (fd_params[i].name, fd_loss, &c, x, analytic, n, 12,
+                                 fd_params[i].eps, FD_LOSS_NOISE / fd_params[i].eps, FD_RTOL);
+        tsl_backend_upload (be, params[index], x, sizeof (float) * n);
+    }
+    for (int level = 0; level < out.n_levels; level++) {
+        g_free (c.r1[level]);
+        g_free (c.r2[level]);
+    }
     upstream_clear (be, &up);
     g_clear_pointer (&grads, tsl_actionformer_grads_free);
     g_clear_pointer (&train, tsl_actionformer_train_free);
@@ -419,7 +586,7 @@ test_golden (gconstpointer data)
 
     g_autoptr (TslActionFormerTrain) train = tsl_actionformer_train_new (m, B, &error);
     g_assert_no_error (error);
-    tsl_actionformer_train_forward (train, feats, T, lengths, B, &error);
+    tsl_actionformer_train_forward (train, feats, T, lengths, B, NULL, &error);
     g_assert_no_error (error);
     tsl_actionformer_train_output (train, &out);
     check_outputs (be, &out, K, ref);
@@ -438,25 +605,14 @@ test_golden (gconstpointer data)
 
 /* ---- errors ---- */
 
-/* Global attention has no backward; lengths beyond max_seq_len, batches
- * beyond max_batch and backward before any forward are refused. */
+/* Lengths beyond max_seq_len, batches beyond max_batch and backward
+ * before any forward are refused. */
 static void
 test_errors (void)
 {
-    g_autofree char *global_path = g_build_filename (g_getenv ("TSL_TEST_DATA"),
-                                                     "actionformer-fixture-global.safetensors",
-                                                     NULL);
     g_autofree char *path = g_build_filename (g_getenv ("TSL_TEST_DATA"), FIXTURE_FILE, NULL);
     GError *error = NULL;
     TslBackend *be = test_backend ();
-
-    g_autoptr (TslSafetensors) global_st = tsl_safetensors_open (global_path, &error);
-    g_assert_no_error (error);
-    g_autoptr (TslActionFormer) global = tsl_actionformer_new (be, global_st, &error);
-    g_assert_no_error (error);
-    g_assert_null (tsl_actionformer_train_new (global, 1, &error));
-    g_assert_error (error, TSL_ERROR, TSL_ERROR_UNSUPPORTED);
-    g_clear_error (&error);
 
     g_autoptr (TslSafetensors) st = tsl_safetensors_open (path, &error);
     g_assert_no_error (error);
@@ -476,13 +632,14 @@ test_errors (void)
                                                (const float *const *) none, grads, &error));
     g_assert_error (error, TSL_ERROR, TSL_ERROR_SHAPE);
     g_clear_error (&error);
-    g_assert_false (tsl_actionformer_train_forward (train, feats, T, too_long + 1, 1, &error));
+    g_assert_false (
+        tsl_actionformer_train_forward (train, feats, T, too_long + 1, 1, NULL, &error));
     g_assert_error (error, TSL_ERROR, TSL_ERROR_SHAPE);
     g_clear_error (&error);
-    g_assert_false (tsl_actionformer_train_forward (train, feats, T, fine, 2, &error));
+    g_assert_false (tsl_actionformer_train_forward (train, feats, T, fine, 2, NULL, &error));
     g_assert_error (error, TSL_ERROR, TSL_ERROR_SHAPE);
     g_clear_error (&error);
-    g_assert_true (tsl_actionformer_train_forward (train, feats, T, fine, 1, &error));
+    g_assert_true (tsl_actionformer_train_forward (train, feats, T, fine, 1, NULL, &error));
     g_assert_no_error (error);
     g_assert_cmpint (tsl_actionformer_grads_find (grads, "reg_head.scale.3.scale"), >=, 0);
     g_assert_cmpint (tsl_actionformer_grads_find (grads, "no.such.weight"), ==, -1);
@@ -490,7 +647,6 @@ test_errors (void)
     g_clear_pointer (&grads, tsl_actionformer_grads_free);
     g_clear_pointer (&train, tsl_actionformer_train_free);
     g_clear_pointer (&m, tsl_actionformer_free);
-    g_clear_pointer (&global, tsl_actionformer_free);
     tsl_backend_free (be);
 }
 
@@ -502,6 +658,9 @@ main (int argc, char **argv)
                           test_fixture);
     g_test_add_data_func ("/parity/actionformer-train/fixture/nonorm", FIXTURE_NONORM_FILE,
                           test_fixture);
+    g_test_add_data_func ("/parity/actionformer-train/fixture/global", FIXTURE_GLOBAL_FILE,
+                          test_fixture);
+    g_test_add_func ("/parity/actionformer-train/finite-differences", test_finite_differences);
     g_test_add_data_func ("/parity/actionformer-train/golden/af3", "af3_train", test_golden);
     g_test_add_data_func ("/parity/actionformer-train/golden/af3b", "af3b_extra", test_golden);
     g_test_add_func ("/parity/actionformer-train/errors", test_errors);

@@ -9,6 +9,14 @@
  *   branch blocks from the top level down, each adding its input gradient
  *   into the level below; stem blocks; embedding convolutions.
  *
+ * Inside a block: the drop-path branches y = f[b] * s[c] * x give
+ * dx = s[c] f[b] dy and ds[c] = sum f[b] dy x (f: the forward's per-video
+ * factors, absent when nothing was dropped); global attention
+ * (a = (v * m) A^T, A = softmax(scale q^T k - inf at padded keys)) gives
+ *   dA = da^T (v * m), dv = da A (0 at padded keys, where A is),
+ *   dS = softmax_backward(dA, A),
+ *   dq = scale k dS^T, dk = scale q dS   (per video and head, gemm).
+ *
  * Every backward op ADDS into its d* buffers, so each scratch buffer is
  * zeroed right before the op that accumulates into it. The mask
  * multiplications of the forward are applied to the gradients by the
@@ -34,6 +42,50 @@ layernorm_backward (TslBackend *be, float *dx /* [B, C, T] */, const TslAfNorm *
 {
     be->ops->layernorm_backward (be, dx, (float *) gnorm->weight, (float *) gnorm->bias, dout, x,
                                  norm->weight, s->mean, s->rstd, B, C, T);
+}
+
+/* MaskedMHCA's attention backward: dout [B, D, T] -> dq, dk, dv (added)
+ * from the saved att and v * mask. d(v * mask) needs no mask product for
+ * dv: att is exactly 0 at padded keys, so the gradient is 0 there. */
+static void
+global_attention_backward (TslActionFormerTrain *t, const TslAfBlockSaved *s, float *dq,
+                           float *dk, float *dv, const float *dout /* [B, D, T] */, int B, int T)
+{
+    TslBackend *be = t->m->be;
+    const TslBackendOps *ops = be->ops;
+    const int D = t->m->cfg.embd_dim, H = t->m->cfg.n_head, Dh = D / H;
+    const size_t head = (size_t) Dh * T, square = (size_t) T * T;
+    const float scale = 1.0f / sqrtf ((float) Dh);
+    float *datt = t->scores[0], *dscores = t->scores[1]; /* [B, H, T, T] */
+
+    /* datt[t, s] = sum_d dout[d, t] (v * m)[d, s] */
+    ops->gemm (be, datt, dout, s->v_masked, B * H, T, T, Dh, TRUE, FALSE, 1.0f, 0.0f, head, head,
+               square);
+    /* dv[d, s] = sum_t dout[d, t] att[t, s] */
+    ops->gemm (be, dv, dout, s->att, B * H, Dh, T, T, FALSE, FALSE, 1.0f, 1.0f, head, square,
+               head);
+    zero (be, dscores, (size_t) B * H * square);
+    ops->softmax_backward (be, dscores, datt, s->att, B * H * T, T);
+    /* dq[d, t] = scale sum_s k[d, s] dscores[t, s]; dk[d, s] = scale sum_t q[d, t] dscores[t, s] */
+    ops->gemm (be, dq, s->qkv[1], dscores, B * H, Dh, T, T, FALSE, TRUE, scale, 1.0f, head,
+               square, head);
+    ops->gemm (be, dk, s->qkv[0], dscores, B * H, Dh, T, T, FALSE, FALSE, scale, 1.0f, head,
+               square, head);
+}
+
+/* dx += AffineDropPath backward for y = factor[b] * scale[c] * x; dscale
+ * too. scratch [B, D, T] holds factor * dy when there are factors. */
+static void
+drop_path_backward (TslBackend *be, float *dx /* [B, D, T] */, float *dscale /* [D] */,
+                    float *scratch /* [B, D, T] */, const float *dy /* [B, D, T] */,
+                    const float *x /* [B, D, T] */, const float *scale /* [D] */,
+                    const float *factor /* [B] or NULL */, int B, int D, int T)
+{
+    if (factor != NULL) {
+        be->ops->channel_scale (be, scratch, dy, factor, 1, B, D * T);
+        dy = scratch;
+    }
+    be->ops->channel_scale_backward (be, dx, dscale, dy, x, scale, B, D, T);
 }
 
 /* One transformer block: dout [B, D, T_out] -> dx += [B, D, T_in]. */
@@ -62,8 +114,8 @@ block_backward (TslActionFormerTrain *t, const TslAfBlock *b, const TslAfBlock *
     ops->copy (be, dr, dout, sizeof (float) * n);
     zero (be, dbranch, n);
     if (b->drop_path_mlp != NULL)
-        ops->channel_scale_backward (be, dbranch, (float *) g->drop_path_mlp, dout, s->mlp_out,
-                                     b->drop_path_mlp, B, D, T_out);
+        drop_path_backward (be, dbranch, (float *) g->drop_path_mlp, dh2, dout, s->mlp_out,
+                            b->drop_path_mlp, s->drop_factor[1], B, D, T_out);
     else
         ops->add_backward (be, dbranch, NULL, dout, n);
 
@@ -83,8 +135,8 @@ block_backward (TslActionFormerTrain *t, const TslAfBlock *b, const TslAfBlock *
     /* r = skip * mask + s_attn * proj_out */
     zero (be, dbranch, n);
     if (b->drop_path_attn != NULL)
-        ops->channel_scale_backward (be, dbranch, (float *) g->drop_path_attn, dr, s->proj_out,
-                                     b->drop_path_attn, B, D, T_out);
+        drop_path_backward (be, dbranch, (float *) g->drop_path_attn, dh2, dr, s->proj_out,
+                            b->drop_path_attn, s->drop_factor[0], B, D, T_out);
     else
         ops->add_backward (be, dbranch, NULL, dr, n);
     tsl_actionformer_train_apply_mask (be, dr, dr, mask, B, D, T_out);
@@ -99,9 +151,12 @@ block_backward (TslActionFormerTrain *t, const TslAfBlock *b, const TslAfBlock *
                           s->attn_out, b->proj.weight, mask, B, D, D, T_out, T_out, 1, 1, 0, 1);
     for (int j = 0; j < 3; j++)
         zero (be, dqkv[j], n);
-    ops->local_attention_backward (be, dqkv[0], dqkv[1], dqkv[2], dh2, s->att, s->qkv[0],
-                                   s->qkv[1], s->qkv[2], B, D, T_out, H, b->window,
-                                   1.0f / sqrtf ((float) (D / H)));
+    if (b->window > 0)
+        ops->local_attention_backward (be, dqkv[0], dqkv[1], dqkv[2], dh2, s->att, s->qkv[0],
+                                       s->qkv[1], s->qkv[2], B, D, T_out, H, b->window,
+                                       1.0f / sqrtf ((float) (D / H)));
+    else
+        global_attention_backward (t, s, dqkv[0], dqkv[1], dqkv[2], dh2, B, T_out);
     zero (be, dh, n_in);
     for (int j = 0; j < 3; j++) {
         zero (be, dnorm, n);

@@ -28,7 +28,8 @@ typedef struct {
     float *qkv_conv[3];           /* depthwise conv outputs [B, D, T_out] */
     TslAfNormSaved qkv_norm[3];   /* their LayerNorms */
     float *qkv[3];                /* 1x1 projections [B, D, T_out] */
-    float *att;                   /* [B, H, T_out, W] */
+    float *att;                   /* [B, H, T_out, W], or [B, H, T_out, T_out] (global) */
+    float *v_masked;              /* value * mask [B, D, T_out] (global), else NULL */
     float *attn_out;              /* attention output [B, D, T_out] */
     float *proj_out;              /* proj(attn_out) * mask [B, D, T_out] */
     int32_t *argmax;              /* [B, D, T_out] max-pool winners, or NULL at stride 1 */
@@ -41,6 +42,9 @@ typedef struct {
     float *mlp_out;               /* mlp(...) * mask [B, D, T_out] */
     float *drop_mlp_out;          /* drop_path_mlp(mlp_out) [B, D, T_out] */
     float *out;                   /* [B, D, T_out] */
+    const float *drop_factor[2];  /* [B] per-video factors (0 or 1 / keep_prob) of the
+                                   * attention and MLP branches in the last forward,
+                                   * or NULL when nothing was dropped */
 } TslAfBlockSaved;
 
 /* One layer of a head trunk: conv -> LayerNorm (optional) -> ReLU. */
@@ -61,6 +65,9 @@ struct _TslActionFormerTrain {
     /* saved by the forward */
     float *input;                               /* [B, C_in, Tp] zero padded */
     float *mask[TSL_ACTIONFORMER_MAX_LEVELS];   /* [B, T_L] */
+    float *key_bias[TSL_ACTIONFORMER_MAX_LEVELS]; /* [B, T_L] 0 valid, -inf padded, on
+                                                   * levels with global attention, else NULL */
+    float *drop_factor;                         /* [n_blocks, 2, B] or NULL (no drop path) */
     float *pe;                                  /* [B, D, Tp] masked, or NULL */
     float **embd_conv;                          /* [n_embd_convs] x [B, D, Tp] */
     TslAfNormSaved *embd_norm;                  /* [n_embd_convs] (.out NULL without LN) */
@@ -81,11 +88,14 @@ struct _TslActionFormerTrain {
     float *dtmp[8];                                   /* [B, D, Tp] */
     float *dhidden[2];                                /* [B, 4D, Tp] */
     float *dhead[4];                                  /* [B, max(fpn_dim, head_dim, K, 2), Tp] */
+    float *scores[2];  /* [B, H, T_L, T_L] of the longest global-attention level, or NULL:
+                        * forward scores; backward d att and d scores */
 
     /* host staging */
     float *host_input;                          /* [max_batch, C_in, Tp] */
     float *host_mask;                           /* [max_batch, Tp] */
     float *host_pe;                             /* [max_batch, D, Tp] or NULL */
+    float *host_drop;                           /* [n_blocks, 2, max_batch] or NULL */
 };
 
 struct _TslActionFormerGrads {

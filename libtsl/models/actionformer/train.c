@@ -9,10 +9,16 @@
  *
  *   embedding:  c_i = conv_i(x_i) * m, n_i = LN_i(c_i), x_{i+1} = ReLU(n_i)
  *   block:      h = ln1(x); q, k, v = 1x1(LN(dwconv(h) * m)); a = att(q, k, v)
- *               r = pool(x) * m + s_attn * (proj(a) * m)
- *               out = r + s_mlp * (mlp(ln2(r)) * m)
+ *               r = pool(x) * m + f_attn[b] * s_attn * (proj(a) * m)
+ *               out = r + f_mlp[b] * s_mlp * (mlp(ln2(r)) * m)
  *   neck, heads: fpn_L = LN_L(feats_L); trunk = (ReLU(LN(conv(.) * m)))^n;
  *               logits = conv(trunk) * m; offsets = ReLU(scale_L * conv(trunk) * m)
+ *
+ * att is the op table's banded local attention (window > 1) or MaskedMHCA's
+ * full attention (window <= 1): S = scale q^T k per head (gemm), -inf added
+ * at padded keys, A = softmax(S), a = (v * m) A^T, keeping A and v * m.
+ * f_attn[b], f_mlp[b] are the drop-path factors of video b (0 dropped,
+ * 1 / keep_prob kept), applied only when the caller passes a keep pattern.
  *
  * Training pads every video to max_seq_len (the official training batch
  * shape); masks are 1 where i * stride_L < length. Gradients live in one
@@ -398,6 +404,8 @@ train_plan (TslActionFormerTrain *t, Planner *p)
     const size_t H = cfg->n_head, HD = cfg->head_dim, n_layers = cfg->head_num_layers - 1;
     const size_t head_width = (size_t) MAX (MAX (cfg->fpn_dim, cfg->head_dim),
                                             MAX (cfg->num_classes, 2));
+    const int n_blocks = cfg->n_stem_blocks + cfg->n_branch_blocks;
+    size_t global_T = 0; /* longest level with global attention */
 
     t->input = plan (p, B * cfg->input_dim * Tp);
     t->pe = cfg->use_abs_pe ? plan (p, B * D * Tp) : NULL;
@@ -423,7 +431,10 @@ train_plan (TslActionFormerTrain *t, Planner *p)
             plan_norm (p, &s->qkv_norm[j], B, D, T);
             s->qkv[j] = plan (p, B * D * T);
         }
-        s->att = plan (p, B * H * T * (size_t) MAX (b->window, 1));
+        s->att = plan (p, B * H * T * (b->window > 0 ? (size_t) b->window : T));
+        s->v_masked = b->window > 0 ? NULL : plan (p, B * D * T);
+        if (b->window == 0)
+            global_T = MAX (global_T, T);
         s->attn_out = plan (p, B * D * T);
         s->proj_out = plan (p, B * D * T);
         s->argmax = b->stride > 1 ? (int32_t *) plan (p, B * D * T) : NULL;
@@ -440,6 +451,7 @@ train_plan (TslActionFormerTrain *t, Planner *p)
     for (int level = 0; level < cfg->n_levels; level++) {
         const size_t T = t->level_len[level];
         t->mask[level] = plan (p, B * T);
+        t->key_bias[level] = cfg->mha_win_size[level] <= 1 ? plan (p, B * T) : NULL;
         if (level == 0)
             t->feats[0] = cfg->n_stem_blocks > 0 ? t->blocks[cfg->n_stem_blocks - 1].out
                                                  : t->embd_out;
@@ -473,6 +485,9 @@ train_plan (TslActionFormerTrain *t, Planner *p)
         t->dhidden[i] = plan (p, B * 4 * D * Tp);
     for (int i = 0; i < 4; i++)
         t->dhead[i] = plan (p, B * head_width * Tp);
+    for (int i = 0; i < 2; i++)
+        t->scores[i] = global_T > 0 ? plan (p, B * H * global_T * global_T) : NULL;
+    t->drop_factor = cfg->droppath > 0.0 ? plan (p, 2 * (size_t) n_blocks * B) : NULL;
     return p->bytes;
 }
 
@@ -481,18 +496,14 @@ check_trainable (const TslActionFormer *m, GError **error)
 {
     const TslActionFormerConfig *cfg = &m->cfg;
     const TslBackendOps *ops = m->be->ops;
+    gboolean global = FALSE;
 
-    for (int i = 0; i < cfg->n_stem_blocks + cfg->n_branch_blocks; i++) {
-        if (m->params.blocks[i].window == 0) {
-            g_set_error (error, TSL_ERROR, TSL_ERROR_UNSUPPORTED,
-                         "ActionFormer training: global attention (mha window <= 1) has no "
-                         "backward; use local windows");
-            return FALSE;
-        }
-    }
+    for (int i = 0; i < cfg->n_stem_blocks + cfg->n_branch_blocks; i++)
+        global |= m->params.blocks[i].window == 0;
     if (!ops->conv1d_backward || !ops->layernorm_backward || !ops->local_attention_backward ||
         !ops->gelu_backward || !ops->relu_backward || !ops->channel_scale_backward ||
-        !ops->add_backward || !ops->maxpool1d_backward) {
+        !ops->add_backward || !ops->maxpool1d_backward ||
+        (global && (!ops->gemm || !ops->bias_add || !ops->softmax || !ops->softmax_backward))) {
         g_set_error (error, TSL_ERROR, TSL_ERROR_UNSUPPORTED,
                      "ActionFormer training: backend '%s' lacks a backward op", ops->name);
         return FALSE;
@@ -542,6 +553,8 @@ tsl_actionformer_train_new (TslActionFormer *m, int max_batch, GError **error)
     t->host_mask = g_new (float, (size_t) max_batch * t->padded_len);
     if (cfg->use_abs_pe)
         t->host_pe = g_new (float, (size_t) max_batch * cfg->embd_dim * t->padded_len);
+    if (t->drop_factor != NULL)
+        t->host_drop = g_new (float, (size_t) 2 * MAX (n_blocks, 1) * max_batch);
     g_debug ("ActionFormer training: %zu bytes of activations for %d videos", bytes, max_batch);
     return t;
 }
@@ -562,6 +575,7 @@ tsl_actionformer_train_free (TslActionFormerTrain *t)
     g_free (t->host_input);
     g_free (t->host_mask);
     g_free (t->host_pe);
+    g_free (t->host_drop);
     g_free (t);
 }
 
@@ -594,11 +608,12 @@ pointwise (TslBackend *be, float *out /* [B, C_out, T] */, const float *x /* [B,
     be->ops->conv1d (be, out, x, conv->weight, conv->bias, mask, B, c_in, c_out, T, T, 1, 1, 0, 1);
 }
 
-/* Pads the batch to Tp, builds the masks and the masked position
- * embedding on the host and uploads them. */
+/* Pads the batch to Tp, builds the masks, the key biases of global
+ * attention, the masked position embedding and the drop-path factors on
+ * the host and uploads them. */
 static void
 upload_inputs (TslActionFormerTrain *t, const float *feats, int T_feats, const int *lengths,
-               int B)
+               const float *drop_keep, int B)
 {
     TslActionFormer *m = t->m;
     const TslActionFormerConfig *cfg = &m->cfg;
@@ -619,6 +634,25 @@ upload_inputs (TslActionFormerTrain *t, const float *feats, int T_feats, const i
             for (int i = 0; i < T_L; i++)
                 t->host_mask[(size_t) b * T_L + i] = i * stride < lengths[b] ? 1.0f : 0.0f;
         tsl_backend_upload (m->be, t->mask[level], t->host_mask, sizeof (float) * B * T_L);
+        if (t->key_bias[level] == NULL)
+            continue;
+        for (size_t i = 0; i < (size_t) B * T_L; i++)
+            t->host_mask[i] = t->host_mask[i] > 0.0f ? 0.0f : -INFINITY;
+        tsl_backend_upload (m->be, t->key_bias[level], t->host_mask, sizeof (float) * B * T_L);
+    }
+    for (int i = 0; i < cfg->n_stem_blocks + cfg->n_branch_blocks; i++) {
+        TslAfBlockSaved *s = &t->blocks[i];
+        for (int j = 0; j < 2; j++)
+            s->drop_factor[j] = drop_keep != NULL && t->drop_factor != NULL
+                                    ? t->drop_factor + (size_t) (2 * i + j) * B
+                                    : NULL;
+    }
+    if (drop_keep != NULL && t->drop_factor != NULL) {
+        const size_t n = (size_t) 2 * (cfg->n_stem_blocks + cfg->n_branch_blocks) * B;
+        const float inverse_keep = (float) (1.0 / (1.0 - cfg->droppath));
+        for (size_t i = 0; i < n; i++)
+            t->host_drop[i] = drop_keep[i] * inverse_keep;
+        tsl_backend_upload (m->be, t->drop_factor, t->host_drop, sizeof (float) * n);
     }
     if (t->pe != NULL) {
         for (int b = 0; b < B; b++)
@@ -657,9 +691,50 @@ embedding_forward (TslActionFormerTrain *t, int B)
         be->ops->copy (be, t->embd_out, cur, sizeof (float) * B * D * Tp);
 }
 
+/* MaskedMHCA's attention over all T keys, per video and head:
+ * att = softmax(scale q^T k + key_bias), out = (v * mask) att^T; saves att
+ * and v * mask. */
+static void
+global_attention_forward (TslActionFormerTrain *t, TslAfBlockSaved *s,
+                          const float *mask /* [B, T] */, const float *key_bias /* [B, T] */,
+                          int B, int T)
+{
+    TslBackend *be = t->m->be;
+    const TslBackendOps *ops = be->ops;
+    const int D = t->m->cfg.embd_dim, H = t->m->cfg.n_head, Dh = D / H;
+    const size_t head = (size_t) Dh * T, square = (size_t) T * T;
+    float *scores = t->scores[0]; /* [B, H, T, T] */
+
+    /* scores[b, h, t, s] = scale * sum_d q[b, h Dh + d, t] k[b, h Dh + d, s] */
+    ops->gemm (be, s->att, s->qkv[0], s->qkv[1], B * H, T, T, Dh, TRUE, FALSE,
+               1.0f / sqrtf ((float) Dh), 0.0f, head, head, square);
+    /* -inf on the padded keys of each video ([H T, T, 1] view: bias over keys) */
+    for (int b = 0; b < B; b++)
+        ops->bias_add (be, scores + b * H * square, s->att + b * H * square,
+                       key_bias + (size_t) b * T, H * T, T, 1);
+    ops->softmax (be, s->att, scores, B * H * T, T);
+    /* out[b, h Dh + d, t] = sum_s (v * mask)[b, h Dh + d, s] att[b, h, t, s] */
+    tsl_actionformer_train_apply_mask (be, s->v_masked, s->qkv[2], mask, B, D, T);
+    ops->gemm (be, s->attn_out, s->v_masked, s->att, B * H, Dh, T, T, FALSE, TRUE, 1.0f, 0.0f,
+               head, square, head);
+}
+
+/* out = factor[b] * scale[c] * y: AffineDropPath, with the drop-path
+ * factors of the forward when there are any */
+static void
+drop_path_forward (TslBackend *be, float *out /* [B, D, T] */, const float *y /* [B, D, T] */,
+                   const float *scale /* [D] */, const float *factor /* [B] or NULL */, int B,
+                   int D, int T)
+{
+    be->ops->channel_scale (be, out, y, scale, B, D, T);
+    if (factor != NULL)
+        be->ops->channel_scale (be, out, out, factor, 1, B, D * T);
+}
+
 static void
 block_forward (TslActionFormerTrain *t, const TslAfBlock *b, TslAfBlockSaved *s,
-               const float *x /* [B, D, T_in] */, const float *mask /* [B, T_out] */, int B)
+               const float *x /* [B, D, T_in] */, const float *mask /* [B, T_out] */,
+               const float *key_bias /* [B, T_out] or NULL */, int B)
 {
     TslBackend *be = t->m->be;
     const TslBackendOps *ops = be->ops;
@@ -678,8 +753,11 @@ block_forward (TslActionFormerTrain *t, const TslAfBlock *b, TslAfBlockSaved *s,
         layernorm (be, &s->qkv_norm[j], s->qkv_conv[j], qkv_norm[j], B, D, T_out);
         pointwise (be, s->qkv[j], s->qkv_norm[j].out, qkv_proj[j], NULL, B, D, D, T_out);
     }
-    ops->local_attention (be, s->attn_out, s->att, s->qkv[0], s->qkv[1], s->qkv[2], mask, B, D,
-                          T_out, H, b->window, 1.0f / sqrtf ((float) (D / H)));
+    if (b->window > 0)
+        ops->local_attention (be, s->attn_out, s->att, s->qkv[0], s->qkv[1], s->qkv[2], mask, B,
+                              D, T_out, H, b->window, 1.0f / sqrtf ((float) (D / H)));
+    else
+        global_attention_forward (t, s, mask, key_bias, B, T_out);
     pointwise (be, s->proj_out, s->attn_out, &b->proj, mask, B, D, D, T_out);
 
     if (b->stride > 1) {
@@ -689,7 +767,8 @@ block_forward (TslActionFormerTrain *t, const TslAfBlock *b, TslAfBlockSaved *s,
     }
     tsl_actionformer_train_apply_mask (be, s->skip_masked, skip, mask, B, D, T_out);
     if (b->drop_path_attn != NULL)
-        ops->channel_scale (be, s->drop_attn_out, s->proj_out, b->drop_path_attn, B, D, T_out);
+        drop_path_forward (be, s->drop_attn_out, s->proj_out, b->drop_path_attn,
+                           s->drop_factor[0], B, D, T_out);
     ops->add (be, s->residual, s->skip_masked, s->drop_attn_out, n);
 
     layernorm (be, &s->ln2, s->residual, &b->ln2, B, D, T_out);
@@ -697,7 +776,8 @@ block_forward (TslActionFormerTrain *t, const TslAfBlock *b, TslAfBlockSaved *s,
     ops->gelu (be, s->hidden_act, s->hidden, (size_t) 4 * n);
     pointwise (be, s->mlp_out, s->hidden_act, &b->mlp_out, mask, B, 4 * D, D, T_out);
     if (b->drop_path_mlp != NULL)
-        ops->channel_scale (be, s->drop_mlp_out, s->mlp_out, b->drop_path_mlp, B, D, T_out);
+        drop_path_forward (be, s->drop_mlp_out, s->mlp_out, b->drop_path_mlp, s->drop_factor[1],
+                           B, D, T_out);
     ops->add (be, s->out, s->residual, s->drop_mlp_out, n);
 }
 
@@ -760,7 +840,8 @@ heads_forward (TslActionFormerTrain *t, int B)
 
 gboolean
 tsl_actionformer_train_forward (TslActionFormerTrain *t, const float *feats_host, int T_feats,
-                                const int *lengths, int B, GError **error)
+                                const int *lengths, int B, const float *drop_keep,
+                                GError **error)
 {
     const TslActionFormerConfig *cfg = &t->m->cfg;
 
@@ -781,12 +862,13 @@ tsl_actionformer_train_forward (TslActionFormerTrain *t, const float *feats_host
         }
     }
     t->batch = 0;
-    upload_inputs (t, feats_host, T_feats, lengths, B);
+    upload_inputs (t, feats_host, T_feats, lengths, drop_keep, B);
     embedding_forward (t, B);
     for (int i = 0; i < cfg->n_stem_blocks + cfg->n_branch_blocks; i++) {
         int level = i < cfg->n_stem_blocks ? 0 : i - cfg->n_stem_blocks + 1;
         const float *x = i == 0 ? t->embd_out : t->blocks[i - 1].out;
-        block_forward (t, &t->m->params.blocks[i], &t->blocks[i], x, t->mask[level], B);
+        block_forward (t, &t->m->params.blocks[i], &t->blocks[i], x, t->mask[level],
+                       t->key_bias[level], B);
     }
     heads_forward (t, B);
     if (!tsl_backend_synchronize (t->m->be, error))

@@ -10,12 +10,17 @@
  * PtTransformer.preprocessing and modules do:
  * - every video of a batch is padded to max_seq_len (longer videos are an
  *   error, as the official training asserts), with one mask per video;
- * - dropout and drop path draw no random numbers here: AffineDropPath is
- *   scale * x, which is the official module with drop_prob 0;
+ * - stochastic drop path (AffineDropPath in training, blocks.py drop_path):
+ *   the caller passes which residual branches are kept per video (the
+ *   random draw is the caller's, see train/droppath.h); a kept branch is
+ *   scale * y / keep_prob, a dropped one 0, with keep_prob = 1 -
+ *   train_cfg.droppath. Without that pattern AffineDropPath is scale * y,
+ *   the official module with drop_prob 0. Dropout draws nothing
+ *   (train_cfg.dropout is not read; its official default is 0);
  * - outputs are kept on the device for the losses ([B, K, T_L] logits and
  *   [B, 2, T_L] offsets, channels-first, 0 at padded positions).
- * Global attention (mha window <= 1) has no backward here and is
- * TSL_ERROR_UNSUPPORTED.
+ * Local (window > 1) and global (window <= 1, MaskedMHCA) attention both
+ * train.
  *
  * Gradients: one device block holding every parameter's gradient in the
  * official parameter order; backward ADDS into it (zero it first with
@@ -89,10 +94,20 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TslActionFormerTrain, tsl_actionformer_train_free
 
 /* Runs the network on B videos: video b is feats_host[b, :, :lengths[b]]
  * (the columns beyond lengths[b] are not read). 1 <= lengths[b] <=
- * max_seq_len, else TSL_ERROR_SHAPE. */
+ * max_seq_len, else TSL_ERROR_SHAPE.
+ *
+ * drop_keep (host, or NULL: nothing dropped, nothing rescaled):
+ * drop_keep[(2 i + j) B + b] is 1 when the attention (j = 0) or MLP
+ * (j = 1) branch of transformer block i (stem blocks first, then branch
+ * blocks) is kept for video b and 0 when it is dropped; the forward order
+ * of the official modules, which draw one value per video each. A kept
+ * branch is multiplied by 1 / keep_prob rounded to float (the official
+ * code divides by keep_prob: the two can differ in the last bit). Ignored
+ * when train_cfg.droppath is 0 (the model has no AffineDropPath). */
 gboolean tsl_actionformer_train_forward (TslActionFormerTrain *t,
                                          const float *feats_host /* [B, C_in, T_feats] */,
                                          int T_feats, const int *lengths /* [B] */, int B,
+                                         const float *drop_keep /* [n_blocks, 2, B] or NULL */,
                                          GError **error);
 
 /* Outputs and masks of the last train forward at pyramid level `level`:

@@ -148,6 +148,8 @@ test_steps (void)
     g_assert_true (tsl_trainer_config_parse (&cfg, config, &error));
     g_assert_no_error (error);
     cfg.batch_size = AF3_BATCH; /* the recorded batch, not the loader's 8 */
+    /* the official run kept droppath 0.1 but set every drop_prob to 0 */
+    cfg.stochastic_drop_path = FALSE;
     trainer = tsl_trainer_new (be, &cfg, config, initial, AF3_ITERS_PER_EPOCH, 0, &error);
     g_assert_no_error (error);
     for (int b = 0; b < AF3_BATCH; b++)

@@ -325,7 +325,8 @@ extract_file (const ExtractOptions *opt, const char *path, const char *name, int
             g_string_append_printf (line, " video %u x %d", job.video.rows->len / job.video.dim,
                                     job.video.dim);
         if (opt->audio_model != NULL)
-            g_string_append_printf (line, " audio %u x %d", job.audio.rows->len / job.audio.dim,
+            g_string_append_printf (line, "%s audio %u x %d", opt->video_model ? "," : "",
+                                    job.audio.rows->len / job.audio.dim,
                                     job.audio.dim);
         g_string_append_printf (line, ", %.1f s of media in %.1f s", media_s, wall_s);
         printf ("%s\n", line->str);

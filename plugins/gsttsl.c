@@ -6,6 +6,7 @@
 #include <gst/gst.h>
 
 #include "gsttslactionformer.h"
+#include "gsttslaudioenc.h"
 #include "gsttsldecode.h"
 #include "gsttslfeaturesrc.h"
 #include "gsttslfuse.h"
@@ -21,6 +22,7 @@ plugin_init (GstPlugin *plugin)
   ret |= GST_ELEMENT_REGISTER (tslactionformer, plugin);
   ret |= GST_ELEMENT_REGISTER (tsldecode, plugin);
   ret |= GST_ELEMENT_REGISTER (tslvideoenc, plugin);
+  ret |= GST_ELEMENT_REGISTER (tslaudioenc, plugin);
   ret |= GST_ELEMENT_REGISTER (tslfuse, plugin);
   return ret;
 }

@@ -8,15 +8,20 @@
  *          --output OUT.safetensors [--dump-hidden] [--batch N] [--backend B]
  *
  * The model's `tsl.model` metadata picks the encoder:
- *   videomae: NAME is [B, 3, T, S, S] clips (RGB in [0, 1], the official
- *             transform already applied); OUT holds `features` [B, C] and,
- *             with --dump-hidden, `hidden.{i}` [B, N, C] after each block.
+ *   videomae:     NAME is [B, 3, T, S, S] clips (RGB in [0, 1], the official
+ *                 transform already applied); OUT holds `features` [B, C]
+ *                 and, with --dump-hidden, `hidden.{i}` [B, N, C] after
+ *                 each block.
+ *   audio-resnet: NAME is [B, N] waveforms at the model's sample rate;
+ *                 OUT holds `features` [B, D] (the model's head) and, with
+ *                 --dump-hidden, `logmel` [B, F, mel].
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "commands.h"
 #include "io/safetensors.h"
+#include "models/audio/model.h"
 #include "models/videomae/model.h"
 
 typedef struct {
@@ -129,6 +134,50 @@ encode_videomae (const EncodeOptions *opt, TslBackend *be, const TslSafetensors 
 }
 
 static gboolean
+encode_audio (const EncodeOptions *opt, TslBackend *be, const TslSafetensors *st,
+              TslSafetensorsWriter *w, GError **error)
+{
+    g_autoptr (TslAudioModel) m = tsl_audio_model_new (be, st, NULL, error);
+    int64_t shape[TSL_SAFETENSORS_MAX_DIMS];
+    int ndim;
+    g_autofree float *waves = NULL;
+    g_autofree float *features = NULL;
+    g_autofree float *logmel = NULL;
+
+    if (m == NULL || (waves = load_input (opt->input, shape, &ndim, error)) == NULL)
+        return FALSE;
+    if (ndim != 2 || shape[0] < 1 || shape[1] < 1 || shape[0] * shape[1] > G_MAXINT) {
+        g_set_error (error, TSL_ERROR, TSL_ERROR_SHAPE,
+                     "%s: expected waveforms [B, N] at %d Hz for this model", opt->input,
+                     tsl_audio_model_sample_rate (m));
+        return FALSE;
+    }
+    const int B = (int) shape[0], N = (int) shape[1], D = tsl_audio_model_output_dim (m);
+    const int F = tsl_audio_model_n_frames (m, N);
+    const int mel = tsl_audio_model_get_config (m)->logmel.num_mel_bins;
+    features = g_new (float, (size_t) B * D);
+    for (int b0 = 0; b0 < B; b0 += opt->batch) {
+        const int n = MIN (opt->batch, B - b0);
+        if (!tsl_audio_model_forward (m, waves + (size_t) b0 * N, n, N,
+                                      features + (size_t) b0 * D, error))
+            return FALSE;
+    }
+    const int feat_shape[2] = { B, D };
+    if (!tsl_safetensors_writer_add_f32 (w, "features", 2, feat_shape, features, error))
+        return FALSE;
+    if (opt->dump_hidden) {
+        const int logmel_shape[3] = { B, F, mel };
+        logmel = g_new (float, (size_t) B * F * mel);
+        tsl_audio_model_logmel (m, logmel, waves, B, N);
+        if (!tsl_safetensors_writer_add_f32 (w, "logmel", 3, logmel_shape, logmel, error))
+            return FALSE;
+    }
+    printf ("%s: %d windows of %d samples -> features [%d, %d] (%s) in %s\n", opt->input, B, N,
+            B, D, tsl_audio_head_name (tsl_audio_model_get_head (m)), opt->output);
+    return TRUE;
+}
+
+static gboolean
 encode (const EncodeOptions *opt, GError **error)
 {
     g_autoptr (TslSafetensors) st = tsl_safetensors_open (opt->model, error);
@@ -140,17 +189,18 @@ encode (const EncodeOptions *opt, GError **error)
     if (st == NULL)
         return FALSE;
     kind = tsl_safetensors_get_metadata (st, "tsl.model");
-    if (kind == NULL || !g_str_equal (kind, "videomae")) {
+    if (kind == NULL || (!g_str_equal (kind, "videomae") && !g_str_equal (kind, "audio-resnet"))) {
         g_set_error (error, TSL_ERROR, TSL_ERROR_UNSUPPORTED,
-                     "%s: tsl.model is '%s'; encode runs 'videomae' models", opt->model,
-                     kind != NULL ? kind : "(absent)");
+                     "%s: tsl.model is '%s'; encode runs 'videomae' and 'audio-resnet' models",
+                     opt->model, kind != NULL ? kind : "(absent)");
         return FALSE;
     }
     if ((be = tsl_backend_new (opt->backend, error)) == NULL)
         return FALSE;
     tsl_safetensors_writer_set_metadata (w, "generator", "gst-tsl-train encode");
     tsl_safetensors_writer_set_metadata (w, "tsl.encoder", opt->model);
-    ok = encode_videomae (opt, be, st, w, error);
+    ok = g_str_equal (kind, "videomae") ? encode_videomae (opt, be, st, w, error)
+                                        : encode_audio (opt, be, st, w, error);
     return ok && tsl_safetensors_writer_save (w, opt->output, error);
 }
 
@@ -160,13 +210,13 @@ tsl_train_command_encode (int argc, char **argv)
     EncodeOptions opt = { .batch = 4 };
     const GOptionEntry entries[] = {
         { "model", 'm', 0, G_OPTION_ARG_FILENAME, &opt.model,
-          "encoder model file (.safetensors, tsl.model videomae)", "FILE" },
+          "encoder model file (.safetensors, tsl.model videomae or audio-resnet)", "FILE" },
         { "input", 'i', 0, G_OPTION_ARG_FILENAME, &opt.input,
-          "preprocessed input: FILE.safetensors:NAME ([B, 3, T, S, S] clips)", "SPEC" },
+          "input: FILE.safetensors:NAME ([B, 3, T, S, S] clips or [B, N] waveforms)", "SPEC" },
         { "output", 'o', 0, G_OPTION_ARG_FILENAME, &opt.output,
           "features [B, D] (and hidden states) as safetensors", "OUT.safetensors" },
         { "dump-hidden", 0, 0, G_OPTION_ARG_NONE, &opt.dump_hidden,
-          "also write hidden.{i} [B, N, C], the output of every block", NULL },
+          "also write the ViT's hidden.{i} [B, N, C] or the audio log-mel [B, F, mel]", NULL },
         { "batch", 0, 0, G_OPTION_ARG_INT, &opt.batch,
           "inputs per forward pass (memory bound; default 4)", "N" },
         { "backend", 'b', 0, G_OPTION_ARG_STRING, &opt.backend, "auto (default), cpu or cuda",

@@ -7,8 +7,9 @@
  *
  * Each run encodes CLIPS clips in one call (batches of CLIPS). Prints one
  * JSON object: median and minimum seconds per run over RUNS runs after one
- * warm-up, the sgemm peak (GFLOP/s), the process's peak resident memory
- * (MiB) and the OpenBLAS core in use.
+ * warm-up, clips per second, the forward's GFLOP per clip (projections and
+ * attention) and achieved TFLOP/s, the sgemm peak (GFLOP/s, CPU), the
+ * process's peak resident memory (MiB) and the OpenBLAS core in use.
  */
 #include <cblas.h>
 #include <stdio.h>
@@ -17,6 +18,18 @@
 #include "bench-common.h"
 #include "io/safetensors.h"
 #include "models/videomae/model.h"
+
+/* 2 x multiply-adds of one clip: patch GEMM, per block the four C x C
+ * projections, the two MLP layers and the two N x N attention products. */
+static double
+gflop_per_clip (const TslVideoMaeConfig *cfg)
+{
+    const double C = cfg->embed_dim, N = tsl_videomae_config_num_tokens (cfg);
+    const double hidden = tsl_videomae_config_mlp_hidden (cfg);
+    const double per_block = 2 * N * (4 * C * C + 2 * C * hidden) + 4 * N * N * C;
+
+    return (2 * N * C * tsl_videomae_config_patch_len (cfg) + cfg->depth * per_block) / 1e9;
+}
 
 int
 main (int argc, char **argv)
@@ -59,9 +72,12 @@ main (int argc, char **argv)
             seconds[run] = (g_get_monotonic_time () - t0) / 1e6;
     }
     const double median = bench_median (seconds, runs);
+    const double gflop = gflop_per_clip (cfg);
     printf ("{\"backend\": \"%s\", \"clips\": %d, \"runs\": %d, \"median_s\": %.6f, "
-            "\"min_s\": %.6f, \"peak_rss_mib\": %.1f, \"sgemm_peak_gflops\": %.1f, "
+            "\"min_s\": %.6f, \"clips_per_s\": %.3f, \"gflop_per_clip\": %.1f, "
+            "\"tflops\": %.3f, \"peak_rss_mib\": %.1f, \"sgemm_peak_gflops\": %.1f, "
             "\"blas_core\": \"%s\"}\n", tsl_backend_name (be), clips, runs, median, seconds[0],
-            bench_peak_rss_mib (), bench_sgemm_peak_gflops (), openblas_get_corename ());
+            clips / median, gflop, gflop * clips / median / 1e3, bench_peak_rss_mib (),
+            bench_sgemm_peak_gflops (), openblas_get_corename ());
     return 0;
 }

@@ -13,7 +13,8 @@
 #   3. gpu-ops --mode perf (median times, TFLOP/s, CPU times);
 #   4. every other bundled executable: parity-* on the CUDA backend
 #      (TSL_TEST_BACKEND=cuda), then bench-* (bench-actionformer on the
-#      shipped fixture model, on CUDA and on the CPU);
+#      shipped fixture model, on CUDA and on the CPU; bench-videomae on a
+#      random full-size ViT-g: clips/s and TFLOP/s);
 #   5. compute-sanitizer, when it is there: memcheck over the op cases of
 #      step 2 (test mode), racecheck over the ops whose kernels share
 #      memory within a block.
@@ -118,6 +119,18 @@ for exe in "$bin"/bench-*; do
         model=$root/tests/data/actionformer-fixture.safetensors
         step "$name-cuda" 90 "$exe" "$model" 384 20 cuda
         step "$name-cpu" 90 "$exe" "$model" 384 5 cpu ;;
+    bench-videomae)
+        # ViT-g (the seed's video encoder) at full size with random weights,
+        # written there (4 GB, numpy only), 4 clips per forward
+        vitg=$(mktemp -d)/vit-g.safetensors
+        step make-vit-g 150 python3 "$root/tools/make-random-videomae.py" \
+            --variant vit_giant_patch14_224 --output "$vitg"
+        if [ -f "$vitg" ]; then
+            step "$name-vit-g-cuda" 120 "$exe" "$vitg" 4 5 cuda
+            rm -f "$vitg"
+        fi ;;
+    bench-audio)
+        step "$name-cuda" 60 "$exe" "$root/tests/data/audio-fixture.safetensors" 64 10 cuda ;;
     *)
         step "$name" 90 "$exe" ;;
     esac

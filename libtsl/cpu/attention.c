@@ -9,61 +9,34 @@
  *
  * The per-head q, k and v are read in place as strided [N, Dh] matrices
  * (leading dimension 3 * C) and the result is written in place into out
- * (leading dimension C), so the only scratch is the [N, N] score matrix of
- * one (b, h), reused for every head. The softmax leaves its rows
- * unnormalised and the division by the row sum is applied to the [N, Dh]
- * output instead, which saves one pass over the scores.
+ * (leading dimension C). Work is split into tiles of ATTENTION_ROWS
+ * queries of one (b, h): a tile's scores [rows, N] (400 KiB at N = 1568)
+ * stay in the core's cache through the score GEMM, the softmax and the
+ * value GEMM, where a whole [N, N] matrix would go to memory and back
+ * three times. Tiles run in parallel, one per thread, with
+ * single-threaded GEMMs (OpenBLAS does not nest inside a parallel
+ * region); each thread has its own score tile in the workspace. The
+ * softmax leaves its rows unnormalised and the division by the row sum is
+ * applied to the [rows, Dh] output instead, which saves one pass. The
+ * softmax is compiled per vector ISA (vector-math.h), as the OpenMP body
+ * that calls it is not.
  */
 #include <cblas.h>
 #include <math.h>
-#include <stdint.h>
-#include <string.h>
+#include <omp.h>
 
 #include "cpu-ops.h"
+#include "vector-math.h"
 
-/* e^x for x <= 88, written so that the loops calling it vectorise (libm's
- * expf is one call per element and made the softmax the slowest stage).
- * x = n ln2 + r with n an integer and |r| <= ln2 / 2; e^r is its Taylor
- * series to r^7 (relative error below 1e-7 on that interval) and 2^n goes
- * straight into the exponent bits. x is first raised to -87, below which
- * e^x is no longer a normal float; comparing float bits as unsigned
- * integers does that, since negative floats have the larger bit patterns
- * and among them the larger magnitude has the larger pattern. */
-static inline float
-attention_exp (float x)
-{
-    const float round_shift = 12582912.0f;    /* 1.5 * 2^23: x + it rounds x to an integer */
-    const float ln2_high = 0.693359375f;      /* ln2 to 9 bits, so n * ln2_high is exact */
-    const float ln2_low = -2.12194440e-4f;    /* ln2 - ln2_high */
-    const uint32_t minus_87_bits = 0xc2ae0000u; /* -87.0f */
-    uint32_t x_bits, scale_bits;
-    float n, r, poly, scale;
-
-    memcpy (&x_bits, &x, sizeof x);
-    x_bits = MIN (x_bits, minus_87_bits);
-    memcpy (&x, &x_bits, sizeof x);
-    n = (x * 1.44269504f + round_shift) - round_shift; /* round (x / ln2) */
-    r = x - n * ln2_high - n * ln2_low;
-    poly = 1.0f / 5040.0f;
-    poly = poly * r + 1.0f / 720.0f;
-    poly = poly * r + 1.0f / 120.0f;
-    poly = poly * r + 1.0f / 24.0f;
-    poly = poly * r + 1.0f / 6.0f;
-    poly = poly * r + 0.5f;
-    poly = poly * r + 1.0f;
-    poly = poly * r + 1.0f;
-    scale_bits = (uint32_t) ((int32_t) n + 127) << 23;
-    memcpy (&scale, &scale_bits, sizeof scale);
-    return poly * scale;
-}
+/* queries per tile */
+#define ATTENTION_ROWS 64
 
 /* s[n, :] = exp (s[n, :] - max of the row), inv_sum[n] = 1 / its sum; the
  * division is left to the caller, which applies it to the smaller output */
-static void
-attention_softmax_rows (float *s /* [N, N] */, float *inv_sum /* [N] */, int N)
+static TSL_VECTOR_CLONES void
+attention_softmax_rows (float *s /* [rows, N] */, float *inv_sum /* [rows] */, int rows, int N)
 {
-#pragma omp parallel for
-    for (int n = 0; n < N; n++) {
+    for (int n = 0; n < rows; n++) {
         float *s_n = s + (size_t) n * N;
         float max_score = -INFINITY, sum = 0.0f;
 
@@ -72,7 +45,7 @@ attention_softmax_rows (float *s /* [N, N] */, float *inv_sum /* [N] */, int N)
             max_score = MAX (max_score, s_n[m]);
 #pragma omp simd
         for (int m = 0; m < N; m++)
-            s_n[m] = attention_exp (s_n[m] - max_score);
+            s_n[m] = tsl_exp_nonpositive (s_n[m] - max_score);
 #pragma omp simd reduction(+ : sum)
         for (int m = 0; m < N; m++)
             sum += s_n[m];
@@ -84,37 +57,38 @@ void
 tsl_cpu_attention (TslBackend *be, float *out, const float *qkv, int B, int N, int C, int H,
                    float scale)
 {
-    const int Dh = C / H;
-    float *ws = tsl_backend_workspace (be, ((size_t) N * N + N) * sizeof (float));
+    const int Dh = C / H, n_tiles = (N + ATTENTION_ROWS - 1) / ATTENTION_ROWS;
+    const int n_threads = omp_get_max_threads ();
+    const size_t tile_floats = (size_t) ATTENTION_ROWS * N + ATTENTION_ROWS;
+    float *ws = tsl_backend_workspace (be, n_threads * tile_floats * sizeof (float));
 
     if (ws == NULL)
         return;
-    float *s = ws;                        /* [N, N] */
-    float *inv_sum = ws + (size_t) N * N; /* [N] */
-    for (int b = 0; b < B; b++) {
+    /* one task per (b, h, tile of queries): it alone writes those rows of
+     * head h's columns of out, and its thread's own score tile */
+#pragma omp parallel for schedule(dynamic)
+    for (int task = 0; task < B * H * n_tiles; task++) {
+        const int b = task / (H * n_tiles), h = task / n_tiles % H, tile = task % n_tiles;
+        const int n0 = tile * ATTENTION_ROWS, rows = MIN (ATTENTION_ROWS, N - n0);
         const float *qkv_b = qkv + (size_t) b * N * 3 * C;
-        float *out_b = out + (size_t) b * N * C;
+        const float *q_tile = qkv_b + (size_t) n0 * 3 * C + (size_t) h * Dh; /* [rows, Dh], ld 3C */
+        const float *k_bh = qkv_b + (size_t) C + h * Dh;                 /* [N, Dh], ld 3C */
+        const float *v_bh = qkv_b + (size_t) 2 * C + h * Dh;             /* [N, Dh], ld 3C */
+        float *out_tile = out + ((size_t) b * N + n0) * C + (size_t) h * Dh; /* [rows, Dh], ld C */
+        float *s = ws + omp_get_thread_num () * tile_floats;               /* [rows, N] */
+        float *inv_sum = s + (size_t) ATTENTION_ROWS * N;                   /* [rows] */
 
-        for (int h = 0; h < H; h++) {
-            const float *q_bh = qkv_b + (size_t) h * Dh;         /* [N, Dh], ld 3C */
-            const float *k_bh = qkv_b + (size_t) C + h * Dh;     /* [N, Dh], ld 3C */
-            const float *v_bh = qkv_b + (size_t) 2 * C + h * Dh; /* [N, Dh], ld 3C */
-
-            /* s = scale * q k^T */
-            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, N, N, Dh, scale, q_bh, 3 * C,
-                         k_bh, 3 * C, 0.0f, s, N);
-            attention_softmax_rows (s, inv_sum, N);
-            /* out[:, h * Dh ..] = s v, then each row divided by its sum */
-            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, N, Dh, N, 1.0f, s, N, v_bh,
-                         3 * C, 0.0f, out_b + (size_t) h * Dh, C);
-#pragma omp parallel for
-            for (int n = 0; n < N; n++) {
-                float *out_bnh = out_b + (size_t) n * C + (size_t) h * Dh;
-                const float inv_sum_n = inv_sum[n];
-
-                for (int d = 0; d < Dh; d++)
-                    out_bnh[d] *= inv_sum_n;
-            }
+        /* s = scale * q k^T */
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, rows, N, Dh, scale, q_tile,
+                     3 * C, k_bh, 3 * C, 0.0f, s, N);
+        attention_softmax_rows (s, inv_sum, rows, N);
+        /* out rows = s v, each divided by its sum */
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, Dh, N, 1.0f, s, N, v_bh,
+                     3 * C, 0.0f, out_tile, C);
+        for (int n = 0; n < rows; n++) {
+            float *out_n = out_tile + (size_t) n * C;
+            for (int d = 0; d < Dh; d++)
+                out_n[d] *= inv_sum[n];
         }
     }
 }

@@ -233,7 +233,7 @@ struct _GstTslFuse
 
   GstTslFuseMissing prop_missing;       /* object lock */
 
-  gint out_dim;                 /* dim of the current src caps, 0 before */
+  gint out_dim;                 /* dim of the negotiated src caps, 0 before */
   gboolean first_output;        /* the next output buffer is the first of a stream */
 };
 
@@ -281,38 +281,58 @@ gst_tsl_fuse_pads (GstTslFuse *self)
   return g_list_reverse (pads);
 }
 
-/* Sets the src caps when every pad has caps; FALSE while one has none. */
-static gboolean
-gst_tsl_fuse_update_caps (GstTslFuse *self, GList *pads)
+/* The src caps from the pads' caps, and the interpolation latency (the
+ * longest interval between two vectors of the other streams); NULL while a
+ * pad has no caps. */
+static GstCaps *
+gst_tsl_fuse_src_caps (GList *pads, gint *dim, GstClockTime *latency)
 {
   GstTslFusePad *first = pads->data;
-  GstClockTime longest_period = 0;
-  gint dim = 0;
-  GstCaps *caps;
 
+  *dim = 0;
+  *latency = 0;
   for (GList *l = pads; l != NULL; l = l->next) {
     GstTslFusePad *pad = l->data;
 
     if (pad->dim == 0)
-      return FALSE;
-    dim += pad->dim;
+      return NULL;
+    *dim += pad->dim;
     if (l != pads)
-      longest_period = MAX (longest_period, gst_util_uint64_scale (GST_SECOND,
-              (guint64) pad->rate_d, (guint64) pad->rate_n));
+      *latency = MAX (*latency, gst_util_uint64_scale (GST_SECOND, (guint64) pad->rate_d,
+              (guint64) pad->rate_n));
   }
-  if (dim == self->out_dim)
-    return TRUE;
-  caps = gst_caps_new_simple ("application/x-tsl-features",
-      "dim", G_TYPE_INT, dim,
+  return gst_caps_new_simple ("application/x-tsl-features",
+      "dim", G_TYPE_INT, *dim,
       "rate", GST_TYPE_FRACTION, first->rate_n, first->rate_d,
       "window", G_TYPE_UINT64, first->window_ns, NULL);
+}
+
+static GstFlowReturn
+gst_tsl_fuse_update_src_caps (GstAggregator *agg, GstCaps *downstream, GstCaps **ret)
+{
+  GstTslFuse *self = GST_TSL_FUSE (agg);
+  GList *pads = gst_tsl_fuse_pads (self);
+  GstClockTime latency = 0;
+  GstCaps *caps = NULL;
+  gint dim = 0;
+
+  if (pads != NULL)
+    caps = gst_tsl_fuse_src_caps (pads, &dim, &latency);
+  g_list_free_full (pads, gst_object_unref);
+  if (caps == NULL)
+    return GST_AGGREGATOR_FLOW_NEED_DATA;
+  if (downstream != NULL && !gst_caps_can_intersect (caps, downstream)) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("Downstream does not accept %"
+            GST_PTR_FORMAT, caps), (NULL));
+    gst_caps_unref (caps);
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
   GST_INFO_OBJECT (self, "output %" GST_PTR_FORMAT ", interpolation latency %" GST_TIME_FORMAT,
-      caps, GST_TIME_ARGS (longest_period));
-  gst_aggregator_set_src_caps (GST_AGGREGATOR (self), caps);
-  gst_aggregator_set_latency (GST_AGGREGATOR (self), longest_period, longest_period);
-  gst_caps_unref (caps);
+      caps, GST_TIME_ARGS (latency));
+  gst_aggregator_set_latency (agg, latency, latency);
   self->out_dim = dim;
-  return TRUE;
+  *ret = caps;
+  return GST_FLOW_OK;
 }
 
 /* The fused buffer for `head`, a buffer of the first pad. */
@@ -380,7 +400,7 @@ gst_tsl_fuse_aggregate (GstAggregator *agg, gboolean timeout)
     flow = all_eos ? GST_FLOW_EOS : GST_FLOW_OK;
     goto out;
   }
-  if (!gst_tsl_fuse_update_caps (self, pads)) {
+  if (self->out_dim == 0) {
     for (GList *l = pads; l != NULL; l = l->next) {
       GstTslFusePad *pad = l->data;
       if (pad->dim == 0 && gst_aggregator_pad_is_eos (GST_AGGREGATOR_PAD (pad))) {
@@ -461,7 +481,8 @@ gst_tsl_fuse_set_pad_caps (GstTslFuse *self, GstTslFusePad *pad, GstCaps *caps)
   pad->rate_n = rate_n;
   pad->rate_d = rate_d;
   pad->window_ns = window_ns;
-  self->out_dim = 0;            /* recomputed at the next aggregate */
+  self->out_dim = 0;            /* until update_src_caps has run again */
+  gst_pad_mark_reconfigure (GST_AGGREGATOR_SRC_PAD (self));
   GST_DEBUG_OBJECT (pad, "%d features at %d/%d per second", dim, rate_n, rate_d);
   return TRUE;
 }
@@ -582,6 +603,7 @@ gst_tsl_fuse_class_init (GstTslFuseClass *klass)
   agg_class->sink_event = GST_DEBUG_FUNCPTR (gst_tsl_fuse_sink_event);
   agg_class->start = GST_DEBUG_FUNCPTR (gst_tsl_fuse_start);
   agg_class->stop = GST_DEBUG_FUNCPTR (gst_tsl_fuse_stop);
+  agg_class->update_src_caps = GST_DEBUG_FUNCPTR (gst_tsl_fuse_update_src_caps);
   agg_class->get_next_time = gst_aggregator_simple_get_next_time;
 
   gst_type_mark_as_plugin_api (GST_TYPE_TSL_FUSE_MISSING, 0);

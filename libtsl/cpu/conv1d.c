@@ -22,10 +22,19 @@
  *   per group, out[g] = w[g] @ col[g].
  *
  * Backward multiplies dout by the mask first and ADDS into dx, dw and
- * dbias (the caller zeroes them): dw[g] += dout[g] @ col[g]^T, dcol[g] =
- * w[g]^T @ dout[g] scattered back into dx (col2im), dbias += sum of dout.
+ * dbias (the caller zeroes them), dbias += sum of dout, on the forward's
+ * paths:
+ * - shifted taps (same condition): per tap k, over the output times whose
+ *   tap reads inside x, dw_tap[k] += dout @ (x shifted by k - padding)^T
+ *   summed over the batch in the workspace and then added into dw[:, :, k],
+ *   and dx shifted by k - padding += w_tap[k]^T @ dout (beta 1 straight
+ *   into a strided view of dx), so neither the column matrix nor its
+ *   gradient is ever written;
+ * - otherwise dw[g] += dout[g] @ col[g]^T, and dcol[g] = w[g]^T @ dout[g]
+ *   scattered back into dx (col2im).
  */
 #include <cblas.h>
+#include <string.h>
 
 #include "cpu-ops.h"
 #include "vector-math.h"
@@ -360,6 +369,56 @@ conv1d_depthwise_backward (float *dx /* [B, C, Tin] or NULL */, float *dw /* [C,
     }
 }
 
+/* dw[o, i, k] += dw_tap[k, o, i] (groups 1) */
+static void
+conv1d_add_taps (float *dw /* [Cout, Cin, K] */, const float *dw_tap /* [K, Cout, Cin] */,
+                 int Cout, int Cin, int K)
+{
+    /* over output channels o: this iteration alone writes dw[o] */
+#pragma omp parallel for
+    for (int o = 0; o < Cout; o++) {
+        for (int k = 0; k < K; k++) {
+            float *dw_o = dw + (size_t) o * Cin * K + k;                      /* stride K */
+            const float *dw_tap_o = dw_tap + ((size_t) k * Cout + o) * Cin;  /* [Cin] */
+
+            for (int i = 0; i < Cin; i++)
+                dw_o[(size_t) i * K] += dw_tap_o[i];
+        }
+    }
+}
+
+/* Shifted-tap backward of one batch item from its masked dout dm: per tap
+ * k over the output times t whose tap reads inside x,
+ *   dw_tap[k] (+)= dm[:, t] @ x[:, t - padding + k]^T   (beta 0 when first),
+ *   dx[:, t - padding + k] += w_tap[k]^T @ dm[:, t]      (dx, w_tap non-NULL). */
+static void
+conv1d_shifted_taps_backward (float *dx /* [Cin, Tin] or NULL */,
+                              float *dw_tap /* [K, Cout, Cin] */, const float *dm /* [Cout, Tout] */,
+                              const float *x /* [Cin, Tin] */,
+                              const float *w_tap /* [K, Cout, Cin] or NULL */, int Cin, int Cout,
+                              int Tin, int Tout, int K, int padding, gboolean first)
+{
+    for (int k = 0; k < K; k++) {
+        float *dw_tap_k = dw_tap + (size_t) k * Cout * Cin;  /* [Cout, Cin] */
+        int t_begin, t_end;
+
+        conv1d_tap_range (k, 1, padding, Tin, Tout, &t_begin, &t_end);
+        if (t_end <= t_begin) {
+            if (first)
+                memset (dw_tap_k, 0, sizeof (float) * Cout * Cin);
+            continue;
+        }
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, Cout, Cin, t_end - t_begin, 1.0f,
+                     dm + t_begin, Tout, x + t_begin - padding + k, Tin, first ? 0.0f : 1.0f,
+                     dw_tap_k, Cin);
+        if (dx == NULL)
+            continue;
+        cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, Cin, t_end - t_begin, Cout, 1.0f,
+                     w_tap + (size_t) k * Cout * Cin, Cin, dm + t_begin, Tout, 1.0f,
+                     dx + t_begin - padding + k, Tin);
+    }
+}
+
 void
 tsl_cpu_conv1d_backward (TslBackend *be, float *dx, float *dw, float *dbias, const float *dout,
                          const float *x, const float *w, const float *mask, int B, int Cin,
@@ -368,11 +427,15 @@ tsl_cpu_conv1d_backward (TslBackend *be, float *dx, float *dw, float *dbias, con
     const int Cin_g = Cin / groups, Cout_g = Cout / groups;
     const gboolean depthwise = conv1d_is_depthwise (Cin, Cout, groups);
     const gboolean pointwise = !depthwise && conv1d_is_pointwise (K, stride, padding);
+    const gboolean taps = conv1d_use_shifted_taps (Cin, Cout, Tout, K, stride, groups);
+    const size_t tap_floats = (size_t) K * Cout * Cin;
     /* depthwise masks all of dout at once, the sgemm paths one batch item at a time */
     const size_t masked_floats = mask ? (size_t) (depthwise ? B : 1) * Cout * Tout : 0;
-    const size_t col_floats = depthwise || pointwise ? 0 : (size_t) Cin * K * Tout;
+    const size_t col_floats = depthwise || pointwise ? 0
+                              : taps ? (dx ? 2 : 1) * tap_floats : (size_t) Cin * K * Tout;
     float *masked_dout = NULL; /* [B or 1, Cout, Tout] when mask */
-    float *col = NULL;         /* [Cin * K, Tout] for im2col, then reused as dcol */
+    float *col = NULL;         /* [Cin * K, Tout] for im2col, then reused as dcol;
+                                * shifted taps: dw_tap [K, Cout, Cin], then w_tap when dx */
 
     if (masked_floats + col_floats > 0) {
         float *ws = tsl_backend_workspace (be, (masked_floats + col_floats) * sizeof (float));
@@ -382,6 +445,8 @@ tsl_cpu_conv1d_backward (TslBackend *be, float *dx, float *dw, float *dbias, con
         masked_dout = mask ? ws : NULL;
         col = col_floats ? ws + masked_floats : NULL;
     }
+    if (taps && dx != NULL)
+        conv1d_split_taps (col + tap_floats, w, Cout, Cin, K);
 
     if (depthwise) {
         const float *dm = dout; /* [B, C, Tout] */
@@ -410,6 +475,12 @@ tsl_cpu_conv1d_backward (TslBackend *be, float *dx, float *dw, float *dbias, con
         }
         if (dbias)
             conv1d_dbias_add (dbias, dm, Cout, Tout);
+        if (taps) {
+            conv1d_shifted_taps_backward (dx ? dx + (size_t) b * Cin * Tin : NULL, col, dm, x_b,
+                                          dx ? col + tap_floats : NULL, Cin, Cout, Tin, Tout, K,
+                                          padding, b == 0);
+            continue;
+        }
         if (!pointwise) {
             conv1d_im2col (col, x_b, Cin, Tin, Tout, K, stride, padding);
             col_b = col;
@@ -437,4 +508,6 @@ tsl_cpu_conv1d_backward (TslBackend *be, float *dx, float *dw, float *dbias, con
             conv1d_col2im_add (dx + (size_t) b * Cin * Tin, col, Cin, Tin, Tout, K, stride,
                                padding);
     }
+    if (taps)
+        conv1d_add_taps (dw, col, Cout, Cin, K);
 }

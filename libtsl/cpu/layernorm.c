@@ -14,8 +14,8 @@
  *   kernel walks a block of LAYERNORM_TIME_BLOCK time steps at once, with
  *   the time step innermost and one accumulator per time step, so every
  *   load is contiguous and vectorises; threads split (b, time block). The
- *   forward block is compiled per vector ISA (TSL_VECTOR_CLONES,
- *   vector-math.h).
+ *   forward and backward blocks and the per-row parameter-gradient sums
+ *   are compiled per vector ISA (TSL_VECTOR_CLONES, vector-math.h).
  * Statistics are computed in two passes (mean, then the mean of the squared
  * deviations), which stays accurate when the mean is large.
  *
@@ -196,6 +196,67 @@ layernorm_forward_columns (float *out /* [B, C, T] */, float *mean /* [B, T] */,
     }
 }
 
+/* dx for one block of `width` <= LAYERNORM_TIME_BLOCK time steps: x, dout,
+ * dx point at the block's first column of a [C, T] item, mean and rstd at
+ * its first step. Without contraction, so that g - mean(g) is exactly 0
+ * when every g is the same (one channel). */
+static TSL_VECTOR_CLONES TSL_NO_CONTRACT void
+layernorm_backward_block (float *dx /* [C, T] */, const float *dout /* [C, T] */,
+                          const float *x /* [C, T] */, const float *gamma /* [C] */,
+                          const float *mean /* [width] */, const float *rstd /* [width] */,
+                          int C, int T, int width)
+{
+    float mean_g[LAYERNORM_TIME_BLOCK] = { 0 };
+    float mean_g_xhat[LAYERNORM_TIME_BLOCK] = { 0 };
+
+    /* pass 1: means over c of g = dout * gamma and of g * xhat */
+    for (int c = 0; c < C; c++) {
+        const float *x_c = x + (size_t) c * T;        /* [width] */
+        const float *dout_c = dout + (size_t) c * T;  /* [width] */
+        const float gamma_c = gamma[c];
+        #pragma omp simd
+        for (int j = 0; j < width; j++) {
+            const float g = dout_c[j] * gamma_c;
+            mean_g[j] += g;
+            mean_g_xhat[j] += g * (x_c[j] - mean[j]) * rstd[j];
+        }
+    }
+    for (int j = 0; j < width; j++) {
+        mean_g[j] /= (float) C;
+        mean_g_xhat[j] /= (float) C;
+    }
+
+    /* pass 2: dx += rstd * (g - mean(g) - xhat * mean(g * xhat)) */
+    for (int c = 0; c < C; c++) {
+        const float *x_c = x + (size_t) c * T;        /* [width] */
+        const float *dout_c = dout + (size_t) c * T;  /* [width] */
+        float *dx_c = dx + (size_t) c * T;            /* [width] */
+        const float gamma_c = gamma[c];
+        #pragma omp simd
+        for (int j = 0; j < width; j++) {
+            const float xhat = (x_c[j] - mean[j]) * rstd[j];
+            dx_c[j] += rstd[j] * (dout_c[j] * gamma_c - mean_g[j] - xhat * mean_g_xhat[j]);
+        }
+    }
+}
+
+/* The sums over t of dout * xhat and of dout for one row of one item. */
+static TSL_VECTOR_CLONES void
+layernorm_param_grads_row (float *sum_gamma, float *sum_beta, const float *dout /* [T] */,
+                           const float *x /* [T] */, const float *mean /* [T] */,
+                           const float *rstd /* [T] */, int T)
+{
+    float part_gamma = 0.0f, part_beta = 0.0f;
+
+    #pragma omp simd reduction (+:part_gamma, part_beta)
+    for (int t = 0; t < T; t++) {
+        part_gamma += dout[t] * (x[t] - mean[t]) * rstd[t];
+        part_beta += dout[t];
+    }
+    *sum_gamma = part_gamma;
+    *sum_beta = part_beta;
+}
+
 static void
 layernorm_backward_columns (float *dx /* [B, C, T] */, float *dgamma /* [C] */,
                             float *dbeta /* [C] */, const float *dout /* [B, C, T] */,
@@ -210,46 +271,11 @@ layernorm_backward_columns (float *dx /* [B, C, T] */, float *dgamma /* [C] */,
     for (int b = 0; b < B; b++) {
         for (int block = 0; block < n_blocks; block++) {
             const int t0 = block * LAYERNORM_TIME_BLOCK;
-            const int width = MIN (T - t0, LAYERNORM_TIME_BLOCK);
             const size_t offset = (size_t) b * C * T + t0;
-            const float *x_b = x + offset;        /* [C, T], from column t0 */
-            const float *dout_b = dout + offset;  /* [C, T], from column t0 */
-            float *dx_b = dx + offset;            /* [C, T], from column t0 */
-            const float *mean_b = mean + (size_t) b * T + t0;  /* [width] */
-            const float *rstd_b = rstd + (size_t) b * T + t0;  /* [width] */
-            float mean_g[LAYERNORM_TIME_BLOCK] = { 0 };
-            float mean_g_xhat[LAYERNORM_TIME_BLOCK] = { 0 };
 
-            /* pass 1: means over c of g = dout * gamma and of g * xhat */
-            for (int c = 0; c < C; c++) {
-                const float *x_c = x_b + (size_t) c * T;        /* [width] */
-                const float *dout_c = dout_b + (size_t) c * T;  /* [width] */
-                const float gamma_c = gamma[c];
-                #pragma omp simd
-                for (int j = 0; j < width; j++) {
-                    const float g = dout_c[j] * gamma_c;
-                    mean_g[j] += g;
-                    mean_g_xhat[j] += g * (x_c[j] - mean_b[j]) * rstd_b[j];
-                }
-            }
-            for (int j = 0; j < width; j++) {
-                mean_g[j] /= (float) C;
-                mean_g_xhat[j] /= (float) C;
-            }
-
-            /* pass 2: dx += rstd * (g - mean(g) - xhat * mean(g * xhat)) */
-            for (int c = 0; c < C; c++) {
-                const float *x_c = x_b + (size_t) c * T;        /* [width] */
-                const float *dout_c = dout_b + (size_t) c * T;  /* [width] */
-                float *dx_c = dx_b + (size_t) c * T;            /* [width] */
-                const float gamma_c = gamma[c];
-                #pragma omp simd
-                for (int j = 0; j < width; j++) {
-                    const float xhat = (x_c[j] - mean_b[j]) * rstd_b[j];
-                    dx_c[j] += rstd_b[j] * (dout_c[j] * gamma_c - mean_g[j]
-                                            - xhat * mean_g_xhat[j]);
-                }
-            }
+            layernorm_backward_block (dx + offset, dout + offset, x + offset, gamma,
+                                      mean + (size_t) b * T + t0, rstd + (size_t) b * T + t0, C,
+                                      T, MIN (T - t0, LAYERNORM_TIME_BLOCK));
         }
     }
 
@@ -260,17 +286,10 @@ layernorm_backward_columns (float *dx /* [B, C, T] */, float *dgamma /* [C] */,
 
         for (int b = 0; b < B; b++) {
             const size_t offset = ((size_t) b * C + c) * T;
-            const float *x_bc = x + offset;        /* [T] */
-            const float *dout_bc = dout + offset;  /* [T] */
-            const float *mean_b = mean + (size_t) b * T;  /* [T] */
-            const float *rstd_b = rstd + (size_t) b * T;  /* [T] */
-            float part_gamma = 0.0f, part_beta = 0.0f;
+            float part_gamma, part_beta;
 
-            #pragma omp simd reduction (+:part_gamma, part_beta)
-            for (int t = 0; t < T; t++) {
-                part_gamma += dout_bc[t] * (x_bc[t] - mean_b[t]) * rstd_b[t];
-                part_beta += dout_bc[t];
-            }
+            layernorm_param_grads_row (&part_gamma, &part_beta, dout + offset, x + offset,
+                                       mean + (size_t) b * T, rstd + (size_t) b * T, T);
             acc_gamma += part_gamma;
             acc_beta += part_beta;
         }

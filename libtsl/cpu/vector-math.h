@@ -31,6 +31,15 @@
 #define TSL_VECTOR_CLONES
 #endif
 
+/* TSL_NO_CONTRACT keeps a function's a * b + c as a rounded product and a
+ * rounded sum, where a fused multiply-add would break a cancellation the
+ * arithmetic relies on (GCC; other compilers do not contract by default). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define TSL_NO_CONTRACT __attribute__ ((optimize ("fp-contract=off")))
+#else
+#define TSL_NO_CONTRACT
+#endif
+
 #define TSL_LN2_HI 0.693145752f     /* ln 2 rounded to 15 bits: n * TSL_LN2_HI is exact */
 #define TSL_LN2_LO 1.42860677e-06f  /* ln 2 - TSL_LN2_HI */
 #define TSL_LOG2E 1.44269504f

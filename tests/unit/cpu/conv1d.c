@@ -44,6 +44,8 @@ static const Conv1dCase cases[] = {
     { 2, 9, 5, 40, 5, 1, 2, 1, TRUE, TRUE, TRUE },      /* shifted taps, middle tap first */
     { 1, 4, 3, 17, 2, 1, 1, 1, TRUE, TRUE, TRUE },      /* shifted taps, none covers all t */
     { 2, 6, 3, 20, 3, 1, 2, 1, FALSE, TRUE, TRUE },     /* shifted taps, padding past K / 2 */
+    { 2, 7, 5, 26, 3, 1, 1, 1, TRUE, TRUE, FALSE },     /* shifted taps, no dx */
+    { 2, 3, 2, 1, 5, 1, 3, 1, TRUE, TRUE, TRUE },       /* shifted taps, two read nothing */
     { 2, 6, 40, 30, 3, 1, 1, 1, TRUE, TRUE, TRUE },     /* Cout >= Tout: im2col */
 };
 

@@ -10,7 +10,7 @@
  * The per-head q, k and v are read in place as strided [N, Dh] matrices
  * (leading dimension 3 * C) and the result is written in place into out
  * (leading dimension C). Work is split into tiles of ATTENTION_ROWS
- * queries of one (b, h): a tile's scores [rows, N] (400 KiB at N = 1568)
+ * queries of one (b, h): a tile's scores [rows, N] (800 KiB at N = 1568)
  * stay in the core's cache through the score GEMM, the softmax and the
  * value GEMM, where a whole [N, N] matrix would go to memory and back
  * three times. Tiles run in parallel, one per thread, with
@@ -29,7 +29,7 @@
 #include "vector-math.h"
 
 /* queries per tile */
-#define ATTENTION_ROWS 64
+#define ATTENTION_ROWS 128
 
 /* s[n, :] = exp (s[n, :] - max of the row), inv_sum[n] = 1 / its sum; the
  * division is left to the caller, which applies it to the smaller output */

@@ -11,6 +11,9 @@ packages="meson ninja-build pkg-config gcc libglib2.0-dev libjson-glib-dev \
 libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools \
 gstreamer1.0-plugins-base gstreamer1.0-plugins-good libopenblas-openmp-dev \
 clang libclang-rt-dev"
+# what tools/make-sample-dataset.py needs (the demo's recipe and the
+# end-to-end test): recorded sounds, espeak-ng, sox, numpy, GStreamer tools
+packages="$packages $(grep -v '^#' tools/sample-dataset-packages.txt | tr '\n' ' ')"
 
 missing=""
 for p in $packages; do

@@ -40,7 +40,7 @@ gst-launch-1.0 -q filesrc location="$demo/sample.webm" ! decodebin name=d \
   d. ! queue ! videoconvert ! tslvideoenc model="$demo/video.safetensors" ! f. \
   d. ! queue ! audioconvert ! audioresample ! tslaudioenc model="$demo/audio.safetensors" ! f. \
   tslfuse name=f ! tslactionformer model="$demo/localiser.safetensors" ! \
-  tsldecode model="$demo/localiser.safetensors" format=json min-score=0.2 ! tee name=t \
+  tsldecode model="$demo/localiser.safetensors" format=json min-score=0.1 ! tee name=t \
   t. ! queue ! fdsink fd=1 \
   t. ! queue ! filesink location="$out/events.jsonl"
 

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 packages="meson ninja-build pkg-config gcc libglib2.0-dev libjson-glib-dev \
 libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools \
-gstreamer1.0-plugins-base gstreamer1.0-plugins-good libopenblas-openmp-dev \
+gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-x libopenblas-openmp-dev \
 clang libclang-rt-dev"
 # what tools/make-sample-dataset.py needs (the demo's recipe and the
 # end-to-end test): recorded sounds, espeak-ng, sox, numpy, GStreamer tools

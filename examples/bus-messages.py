@@ -4,6 +4,17 @@
 
     examples/bus-messages.py FEATURES MODEL [--streaming] [--window N] [--hop N]
                              [--latency SECONDS] [--backend auto|cpu|cuda]
+    examples/bus-messages.py MEDIA MODEL --video-model V --audio-model A
+
+With a media file and the two encoder models, the whole pipeline runs
+(decodebin, tslvideoenc, tslaudioenc, tslfuse, tslactionformer, tsldecode
+format=json) and each event is printed twice, the two ways an application
+reads it: from its buffer (the JSON line, in a fakesink handoff) and from
+the bus message. Try it on the demo:
+
+    d=data/demo
+    examples/bus-messages.py $d/sample.webm $d/localiser.safetensors \\
+        --video-model $d/video.safetensors --audio-model $d/audio.safetensors
 
 builds
 
@@ -53,7 +64,7 @@ try:
     import gi
 
     gi.require_version("Gst", "1.0")
-    from gi.repository import Gst
+    from gi.repository import GLib, Gst
 except (ImportError, ValueError) as e:
     sys.exit(f"{sys.argv[0]}: PyGObject with GStreamer is needed "
              f"(Debian: apt install python3-gi gir1.2-gstreamer-1.0): {e}")
@@ -69,8 +80,42 @@ def make(factory, **properties):
     return element
 
 
+def build_media_pipeline(args):
+    """The whole pipeline from a media file, as a launch description; the
+    event buffers (JSON lines) go to a fakesink whose handoff signal hands
+    each one to print_event_buffer."""
+    description = (
+        f'filesrc location="{args.source}" ! decodebin name=d '
+        f'd. ! queue ! videoconvert ! tslvideoenc model="{args.video_model}" '
+        f'backend={args.backend} ! f. '
+        f'd. ! queue ! audioconvert ! audioresample ! tslaudioenc model="{args.audio_model}" '
+        f'backend={args.backend} ! f. '
+        f'tslfuse name=f ! tslactionformer model="{args.model}" backend={args.backend} ! '
+        f'tsldecode model="{args.model}" format=json ! '
+        f'fakesink name=events signal-handoffs=true')
+    try:
+        pipeline = Gst.parse_launch(description)
+    except GLib.Error as e:
+        sys.exit(f"{sys.argv[0]}: {e.message}")
+    pipeline.get_by_name("events").connect("handoff", print_event_buffer)
+    return pipeline
+
+
+def print_event_buffer(sink, buffer, pad):
+    """One event buffer: its JSON line, timed by the buffer's PTS."""
+    ok, info = buffer.map(Gst.MapFlags.READ)
+    if ok:
+        event = json.loads(bytes(info.data).decode("utf-8"))
+        buffer.unmap(info)
+        print(json.dumps({"buffer": event, "pts_s": buffer.pts / Gst.SECOND}), flush=True)
+
+
 def build_pipeline(args):
-    src = make("tslfeaturesrc", location=args.features, model=args.model)
+    if args.video_model or args.audio_model:
+        if not (args.video_model and args.audio_model):
+            sys.exit(f"{sys.argv[0]}: a media file needs both --video-model and --audio-model")
+        return build_media_pipeline(args)
+    src = make("tslfeaturesrc", location=args.source, model=args.model)
     net = make("tslactionformer", model=args.model)
     # Enum properties are set by nick; the others take Python values.
     Gst.util_set_object_arg(net, "backend", args.backend)
@@ -103,8 +148,11 @@ def event_fields(structure):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("features", help="FILE.npy [T, D] or FILE.safetensors:NAME [D, T]")
+    parser.add_argument("source", help="features: FILE.npy [T, D] or FILE.safetensors:NAME "
+                        "[D, T]; with --video-model and --audio-model, a media file")
     parser.add_argument("model", help="ActionFormer model file (.safetensors)")
+    parser.add_argument("--video-model", help="VideoMAE model: SOURCE is a media file")
+    parser.add_argument("--audio-model", help="audio model: SOURCE is a media file")
     parser.add_argument("--streaming", action="store_true",
                         help="sliding inference windows instead of one at the end")
     parser.add_argument("--window", type=int, default=0,

@@ -10,6 +10,38 @@
 #include <string.h>
 
 #include "../error.h"
+#include "../io/json-check.h"
+
+JsonObject *
+tsl_cfg_parse_root (const char *json, gssize len, int max_depth, const char *what,
+                    JsonParser **parser, GError **error)
+{
+    GError *parse_error = NULL;
+    const size_t n = len < 0 ? strlen (json) : (size_t) len;
+    JsonObject *root;
+
+    *parser = NULL;
+    if (!tsl_json_check (json, n, max_depth, &parse_error)) {
+        g_propagate_prefixed_error (error, parse_error, "%s: ", what);
+        return NULL;
+    }
+    *parser = json_parser_new ();
+    if (!json_parser_load_from_data (*parser, json, (gssize) n, &parse_error)) {
+        g_set_error (error, TSL_ERROR, TSL_ERROR_FORMAT, "%s: %s", what, parse_error->message);
+        g_error_free (parse_error);
+        return NULL;
+    }
+    if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (*parser))) {
+        g_set_error (error, TSL_ERROR, TSL_ERROR_CONFIG, "%s: the top level is not an object",
+                     what);
+        return NULL;
+    }
+    root = json_node_get_object (json_parser_get_root (*parser));
+    if (json_object_has_member (root, "config") &&
+        JSON_NODE_HOLDS_OBJECT (json_object_get_member (root, "config")))
+        root = json_object_get_object_member (root, "config");
+    return root;
+}
 
 TslCfgSection
 tsl_cfg_section (JsonObject *parent, const char *parent_name, const char *key,

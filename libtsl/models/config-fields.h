@@ -17,6 +17,16 @@ typedef struct {
     const char *name; /* "model", "model.test_cfg", ... for messages */
 } TslCfgSection;
 
+/* Checks a configuration's JSON text (len bytes, or NUL-terminated when
+ * len < 0) with tsl_json_check (nesting at most max_depth), parses it and
+ * returns its top-level object, or the object under "config" when the
+ * configuration is wrapped as {"config": {...}}. The object belongs to
+ * *parser (the caller's to unref, also on failure). Errors start with
+ * `what` ("VideoMAE config: ..."): TSL_ERROR_FORMAT for text that is not
+ * JSON, TSL_ERROR_CONFIG when the top level is not an object. */
+JsonObject *tsl_cfg_parse_root (const char *json, gssize len, int max_depth, const char *what,
+                                JsonParser **parser, GError **error);
+
 /* parent[key] as a section (obj NULL when absent); *ok FALSE with an error
  * when it is present but not an object. */
 TslCfgSection tsl_cfg_section (JsonObject *parent, const char *parent_name,

@@ -219,3 +219,14 @@ tsl_test_check_gradient (const char *name, TslTestLossFn loss, void *ctx, float 
         g_test_fail ();
     return bad == 0 && checked > 0;
 }
+
+TslBackend *
+tsl_test_backend (void)
+{
+    const char *name = g_getenv ("TSL_TEST_BACKEND");
+    g_autoptr (GError) error = NULL;
+    TslBackend *be = tsl_backend_new (name != NULL ? name : "cpu", &error);
+
+    g_assert_no_error (error);
+    return be;
+}

@@ -14,6 +14,8 @@
 #include <glib.h>
 #include <stddef.h>
 
+#include "backend.h"
+
 G_BEGIN_DECLS
 
 /* ---- random numbers (xorshift64*, reproducible across platforms) ---- */
@@ -28,6 +30,12 @@ double tsl_test_rng_normal (TslTestRng *rng);          /* N(0, 1) */
 int tsl_test_rng_int (TslTestRng *rng, int lo, int hi); /* [lo, hi] */
 void tsl_test_fill_uniform (TslTestRng *rng, float *x, size_t n, float lo, float hi);
 void tsl_test_fill_normal (TslTestRng *rng, float *x, size_t n, float stddev);
+
+/* ---- backends ---- */
+
+/* The backend named by TSL_TEST_BACKEND (default "cpu"); aborts the test
+ * program when it cannot be created. */
+TslBackend *tsl_test_backend (void);
 
 /* ---- comparisons ---- */
 

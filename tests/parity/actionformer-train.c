@@ -60,17 +60,6 @@
 #define FD_LOSS_NOISE 1e-5
 #define FD_RTOL 1e-2
 
-static TslBackend *
-test_backend (void)
-{
-    const char *name = g_getenv ("TSL_TEST_BACKEND");
-    g_autoptr (GError) error = NULL;
-    TslBackend *be = tsl_backend_new (name != NULL ? name : "cpu", &error);
-
-    g_assert_no_error (error);
-    return be;
-}
-
 static char *
 golden_dir (void)
 {
@@ -271,7 +260,7 @@ test_fixture (gconstpointer data)
 
     g_autoptr (TslSafetensors) st = open_fixture (file);
 
-    TslBackend *be = test_backend ();
+    TslBackend *be = tsl_test_backend ();
     g_autoptr (TslActionFormer) m = tsl_actionformer_new (be, st, &error);
     g_assert_no_error (error);
     const TslActionFormerConfig *cfg = tsl_actionformer_get_config (m);
@@ -388,7 +377,7 @@ test_finite_differences (void)
     int n_params;
 
     g_autoptr (TslSafetensors) st = open_fixture (FIXTURE_GLOBAL_FILE);
-    TslBackend *be = test_backend ();
+    TslBackend *be = tsl_test_backend ();
     g_autoptr (TslActionFormer) m = tsl_actionformer_new (be, st, &error);
     g_assert_no_error (error);
     const TslActionFormerConfig *cfg = tsl_actionformer_get_config (m);
@@ -576,7 +565,7 @@ test_golden (gconstpointer data)
     g_autoptr (TslSafetensors) ref = tsl_safetensors_open (case_path, &error);
     g_assert_no_error (error);
 
-    TslBackend *be = test_backend ();
+    TslBackend *be = tsl_test_backend ();
     g_autoptr (TslActionFormer) m = tsl_actionformer_new_with_config (be, params, &config, &error);
     g_assert_no_error (error);
     const int B = 2, C = config.input_dim, T = config.max_seq_len, K = config.num_classes;
@@ -612,7 +601,7 @@ test_errors (void)
 {
     g_autofree char *path = g_build_filename (g_getenv ("TSL_TEST_DATA"), FIXTURE_FILE, NULL);
     GError *error = NULL;
-    TslBackend *be = test_backend ();
+    TslBackend *be = tsl_test_backend ();
 
     g_autoptr (TslSafetensors) st = tsl_safetensors_open (path, &error);
     g_assert_no_error (error);

@@ -33,17 +33,6 @@
  * while catching any wrong term (a missing bias or mask is >= 1e-2). */
 #define PARITY_ATOL 1e-4
 
-static TslBackend *
-test_backend (void)
-{
-    const char *name = g_getenv ("TSL_TEST_BACKEND");
-    g_autoptr (GError) error = NULL;
-    TslBackend *be = tsl_backend_new (name != NULL ? name : "cpu", &error);
-
-    g_assert_no_error (error);
-    return be;
-}
-
 static TslSafetensors *
 open_fixture (const char *file)
 {
@@ -187,7 +176,7 @@ test_fixture (gconstpointer data)
 {
     const FixtureCase *c = data;
     g_autoptr (TslSafetensors) st = open_fixture (c->file);
-    TslBackend *be = test_backend ();
+    TslBackend *be = tsl_test_backend ();
     g_autoptr (GError) error = NULL;
     g_autoptr (TslActionFormer) m = tsl_actionformer_new (be, st, &error);
     g_autofree char *prefix = g_strdup_printf ("video%d.", c->video);
@@ -226,7 +215,7 @@ test_golden (gconstpointer data)
     g_assert_no_error (error);
     g_autoptr (TslSafetensors) ref = tsl_safetensors_open (video_path, &error);
     g_assert_no_error (error);
-    TslBackend *be = test_backend ();
+    TslBackend *be = tsl_test_backend ();
     g_autoptr (TslActionFormer) m = tsl_actionformer_new_with_config (be, params, &config, &error);
     g_assert_no_error (error);
     check_video (m, be, ref, "");
@@ -432,7 +421,7 @@ test_load_errors (void)
         { edit_head_ln, TSL_ERROR_FORMAT, "cls_head.head.0.conv.bias" },
     };
     g_autoptr (TslSafetensors) st = open_fixture ("actionformer-fixture.safetensors");
-    TslBackend *be = test_backend ();
+    TslBackend *be = tsl_test_backend ();
 
     for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
         g_autoptr (GError) error = NULL;
@@ -458,7 +447,7 @@ static void
 test_forward_reuse (void)
 {
     g_autoptr (TslSafetensors) st = open_fixture ("actionformer-fixture.safetensors");
-    TslBackend *be = test_backend ();
+    TslBackend *be = tsl_test_backend ();
     g_autoptr (GError) error = NULL;
     g_autoptr (TslActionFormer) m = tsl_actionformer_new (be, st, &error);
     const TslActionFormerConfig *cfg;

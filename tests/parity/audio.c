@@ -38,17 +38,6 @@
  * relative. A missing term (a bias, a BN, a wrong padding) is >= 1e-2. */
 #define NET_REL 1e-4
 
-static TslBackend *
-test_backend (void)
-{
-    const char *name = g_getenv ("TSL_TEST_BACKEND");
-    g_autoptr (GError) error = NULL;
-    TslBackend *be = tsl_backend_new (name != NULL ? name : "cpu", &error);
-
-    g_assert_no_error (error);
-    return be;
-}
-
 static TslSafetensors *
 open_reference (const char *path)
 {
@@ -142,7 +131,7 @@ test_logmel (void)
 {
     g_autofree char *path = fixture_path ();
     g_autoptr (TslSafetensors) ref = open_reference (path);
-    TslBackend *be = test_backend ();
+    TslBackend *be = tsl_test_backend ();
     g_autoptr (TslAudioModel) m = load_model (be, path);
     const TslSafetensorsEntry *wave = tsl_safetensors_find (ref, "__waveform");
     const int B = (int) wave->shape[0], N = (int) wave->shape[1];
@@ -166,7 +155,7 @@ static void
 check_network (const char *model_path, const char *reference_path)
 {
     g_autoptr (TslSafetensors) ref = open_reference (reference_path);
-    TslBackend *be = test_backend ();
+    TslBackend *be = tsl_test_backend ();
     g_autoptr (TslAudioModel) m = load_model (be, model_path);
     g_autoptr (GError) error = NULL;
     const TslSafetensorsEntry *logmel = tsl_safetensors_find (ref, "__logmel");
@@ -221,7 +210,7 @@ test_heads (void)
     };
     g_autofree char *path = fixture_path ();
     g_autoptr (TslSafetensors) ref = open_reference (path);
-    TslBackend *be = test_backend ();
+    TslBackend *be = tsl_test_backend ();
     g_autoptr (TslAudioModel) m = load_model (be, path);
     size_t n_wave;
     g_autofree float *waves = read_reference (ref, "__waveform", &n_wave);
@@ -307,7 +296,7 @@ test_shape_error (void)
 {
     g_autofree char *path = fixture_path ();
     g_autoptr (TslSafetensors) st = open_reference (path);
-    TslBackend *be = test_backend ();
+    TslBackend *be = tsl_test_backend ();
     g_autoptr (GError) error = NULL;
     TslAudioConfig cfg;
     TslAudioModel *m;
@@ -347,7 +336,7 @@ test_external (void)
     if (reference != NULL) {
         check_network (model, reference);
     } else {
-        TslBackend *be = test_backend ();
+        TslBackend *be = tsl_test_backend ();
         g_autoptr (TslAudioModel) m = load_model (be, model);
         g_test_message ("%s: head %s, %d-d, %d Hz, window %d samples", model,
                         tsl_audio_head_name (tsl_audio_model_get_head (m)),

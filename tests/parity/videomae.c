@@ -33,17 +33,6 @@
 /* the transform is a two-tap blend of values in [0, 1] */
 #define TRANSFORM_ATOL 5e-7
 
-static TslBackend *
-test_backend (void)
-{
-    const char *name = g_getenv ("TSL_TEST_BACKEND");
-    g_autoptr (GError) error = NULL;
-    TslBackend *be = tsl_backend_new (name != NULL ? name : "cpu", &error);
-
-    g_assert_no_error (error);
-    return be;
-}
-
 static TslSafetensors *
 open_data (const char *file)
 {
@@ -133,7 +122,7 @@ check_hidden (int block, int first, const float *hidden, int B, int N, int C, gp
 static void
 check_model (const TslSafetensors *st, const TslVideoMaeConfig *config, int max_batch)
 {
-    g_autoptr (TslBackend) be = test_backend ();
+    g_autoptr (TslBackend) be = tsl_test_backend ();
     g_autoptr (GError) error = NULL;
     g_autoptr (TslVideoMae) m = config != NULL
         ? tsl_videomae_new_with_config (be, st, config, max_batch, &error)
@@ -310,7 +299,7 @@ test_config (void)
 static void
 test_load_errors (void)
 {
-    g_autoptr (TslBackend) be = test_backend ();
+    g_autoptr (TslBackend) be = tsl_test_backend ();
     g_autoptr (TslSafetensors) st = open_data ("videomae-fixture.safetensors");
     g_autoptr (TslSafetensors) ls = open_data ("videomae-fixture-ls.safetensors");
     TslVideoMaeConfig config;

@@ -321,29 +321,14 @@ tsl_actionformer_config_parse (TslActionFormerConfig *cfg, const char *json, gss
                                GError **error)
 {
     g_autoptr (JsonParser) parser = NULL;
-    GError *parse_error = NULL;
     JsonObject *root;
     gboolean ok;
-    size_t n = len < 0 ? strlen (json) : (size_t) len;
 
     tsl_actionformer_config_init (cfg);
-    if (!tsl_json_check (json, n, CONFIG_MAX_DEPTH, &parse_error)) {
-        g_propagate_prefixed_error (error, parse_error, "ActionFormer config: ");
+    root = tsl_cfg_parse_root (json, len, CONFIG_MAX_DEPTH, "ActionFormer config", &parser,
+                               error);
+    if (root == NULL)
         return FALSE;
-    }
-    parser = json_parser_new ();
-    if (!json_parser_load_from_data (parser, json, (gssize) n, &parse_error)) {
-        g_set_error (error, TSL_ERROR, TSL_ERROR_FORMAT, "ActionFormer config: %s",
-                     parse_error->message);
-        g_error_free (parse_error);
-        return FALSE;
-    }
-    if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-        return config_fail (error, "ActionFormer config: the top level is not an object");
-    root = json_node_get_object (json_parser_get_root (parser));
-    if (json_object_has_member (root, "config") &&
-        JSON_NODE_HOLDS_OBJECT (json_object_get_member (root, "config")))
-        root = json_object_get_object_member (root, "config");
 
     TslCfgSection dataset = tsl_cfg_section (root, "config", "dataset", error, &ok);
     if (!ok)

@@ -12,11 +12,9 @@
 #include <string.h>
 
 #include "../../error.h"
-#include "../../io/json-check.h"
 #include "../config-fields.h"
 
 #define CONFIG_MAX_DEPTH 16
-#define CONFIG_MAX_SIZE 1048576
 
 void
 tsl_videomae_config_init (TslVideoMaeConfig *cfg)
@@ -82,30 +80,12 @@ gboolean
 tsl_videomae_config_parse (TslVideoMaeConfig *cfg, const char *json, gssize len, GError **error)
 {
     g_autoptr (JsonParser) parser = NULL;
-    GError *parse_error = NULL;
     JsonObject *root;
-    size_t n = len < 0 ? strlen (json) : (size_t) len;
 
     tsl_videomae_config_init (cfg);
-    if (n > CONFIG_MAX_SIZE)
-        return config_fail (error, "VideoMAE config: %zu bytes of JSON is too large", n);
-    if (!tsl_json_check (json, n, CONFIG_MAX_DEPTH, &parse_error)) {
-        g_propagate_prefixed_error (error, parse_error, "VideoMAE config: ");
+    root = tsl_cfg_parse_root (json, len, CONFIG_MAX_DEPTH, "VideoMAE config", &parser, error);
+    if (root == NULL)
         return FALSE;
-    }
-    parser = json_parser_new ();
-    if (!json_parser_load_from_data (parser, json, (gssize) n, &parse_error)) {
-        g_set_error (error, TSL_ERROR, TSL_ERROR_FORMAT, "VideoMAE config: %s",
-                     parse_error->message);
-        g_error_free (parse_error);
-        return FALSE;
-    }
-    if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-        return config_fail (error, "VideoMAE config: the top level is not an object");
-    root = json_node_get_object (json_parser_get_root (parser));
-    if (json_object_has_member (root, "config") &&
-        JSON_NODE_HOLDS_OBJECT (json_object_get_member (root, "config")))
-        root = json_object_get_object_member (root, "config");
 
     const TslCfgSection s = { root, "config" };
     const int big = 1 << 16;

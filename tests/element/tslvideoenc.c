@@ -19,6 +19,8 @@
  *               that clips stay on the time grid; an early frame is dropped
  *   formats     BGRx gives exactly the RGB result; I420 goes through the
  *               converter and gives finite vectors on the same grid
+ *   caps-change RGB switching to BGRx mid-stream changes nothing; a
+ *               framerate change mid-stream is a NEGOTIATION error
  *   latency     adds (T + (batch-size - 1) x stride) frames
  *   errors      a missing model file, caps without a framerate
  *   states      NULL -> PLAYING -> NULL three times, same output
@@ -351,6 +353,51 @@ test_formats (void)
   g_assert_cmpfloat (tsl_test_nmse (rgb, i420, (gsize) n_rgb * C_DIM), >, 1e-6);
 }
 
+/* A format change in the middle of a stream (RGB -> BGRx, same pictures)
+ * changes nothing downstream; a framerate change is refused. */
+static void
+test_caps_change (void)
+{
+  gint n_rgb, n, n_buffers;
+  g_autofree gfloat *rgb = run_format ("RGB", &n_rgb);
+  g_autofree gfloat *mixed = NULL;
+  g_autofree gchar *other_rate = g_strdup_printf ("video/x-raw, format=RGB, width=%d, "
+      "height=%d, framerate=25/1", WIDTH, HEIGHT);
+  GstBus *bus;
+  GstHarness *h = new_harness (4, 1, "drop", &bus);
+  GstMessage *msg;
+
+  set_caps (h, "RGB");
+  for (gint f = 0; f < 7; f++)
+    g_assert_cmpint (gst_harness_push (h, frame_buffer (f, "RGB", f)), ==, GST_FLOW_OK);
+  set_caps (h, "BGRx");
+  for (gint f = 7; f < 14; f++)
+    g_assert_cmpint (gst_harness_push (h, frame_buffer (f, "BGRx", f)), ==, GST_FLOW_OK);
+  g_assert_true (gst_harness_push_event (h, gst_event_new_eos ()));
+  mixed = pull_all (h, 4, &n, &n_buffers);
+  g_assert_cmpint (n, ==, n_rgb);
+  tsl_test_check_close_f ("RGB then BGRx", mixed, rgb, (gsize) n * C_DIM, 0.0, 0.0);
+  free_harness (h, bus);
+
+  h = new_harness (4, 1, "drop", &bus);
+  set_caps (h, "RGB");
+  g_assert_cmpint (gst_harness_push (h, frame_buffer (0, "RGB", 0)), ==, GST_FLOW_OK);
+  gst_harness_set_src_caps_str (h, other_rate);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  {
+    g_autoptr (GError) error = NULL;
+    gst_message_parse_error (msg, &error, NULL);
+    g_test_message ("%s", error->message);
+    g_assert_nonnull (strstr (error->message, "30/1"));
+    g_assert_nonnull (strstr (error->message, "25/1"));
+  }
+  gst_message_unref (msg);
+  gst_element_set_bus (h->element, NULL);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
 static void
 test_latency (void)
 {
@@ -464,6 +511,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tslvideoenc/batch", test_batch);
   g_test_add_func ("/tslvideoenc/gap", test_gap);
   g_test_add_func ("/tslvideoenc/formats", test_formats);
+  g_test_add_func ("/tslvideoenc/caps-change", test_caps_change);
   g_test_add_func ("/tslvideoenc/latency", test_latency);
   g_test_add_func ("/tslvideoenc/missing-model", test_missing_model);
   g_test_add_func ("/tslvideoenc/no-framerate", test_no_framerate);

@@ -8,7 +8,7 @@
 - an AVI file with picture (MJPEG, 25 fps, 3 s) and sound (8 kHz PCM) goes
   through `decodebin`, `tslvideoenc` (stride 5, clips of 6 frames) and
   `tslaudioenc` (grid 15/8 per second): each stream has the expected
-  caps, number of vectors (15 video: 14 whole clips and the padded last
+  vector size, number of vectors (15 video: 14 whole clips and the padded last
   one; 6 audio: every vector whose PTS lies in the 3 s) and PTS (k x 5 / 25
   s and k x 8 / 15 s);
 - with both streams into `tslfuse`, the output vectors have 36 + 12
@@ -49,7 +49,7 @@ def ok(condition, message):
 
 
 def launch(description):
-    result = subprocess.run([LAUNCH, "-m", "-v"] + description.split(), capture_output=True,
+    result = subprocess.run([LAUNCH, "-m"] + description.split(), capture_output=True,
                             text=True)
     if result.returncode != 0:
         print(result.stdout[-3000:] + result.stderr[-3000:])
@@ -71,12 +71,6 @@ def buffers(output, tmp, name):
                          r'timestamp=\(guint64\)(\d+)')
     found = sorted((int(i), int(t), f) for f, i, t in pattern.findall(output))
     return [(t / 1e9, os.path.getsize(f)) for _, t, f in found]
-
-
-def caps_field(output, sink_name, field):
-    match = re.search(sink_name + r"\.GstPad:sink: caps = .*?" + field +
-                      r"=\(\w+\)([0-9/]+)", output)
-    return match.group(1) if match else None
 
 
 def check_encode_audio(tmp):
@@ -111,14 +105,14 @@ def main():
                     f"model={AUDIO_MODEL} backend=cpu ! {{audio_sink}}")
         result = launch(encoders.format(video_sink=sink(tmp, "v"), audio_sink=sink(tmp, "a")))
         ok(result.returncode == 0, "file -> decodebin -> tslvideoenc + tslaudioenc runs")
-        video = [t for t, size in buffers(result.stdout, tmp, "v")]
-        audio = [t for t, size in buffers(result.stdout, tmp, "a")]
-        ok(caps_field(result.stdout, "v", "dim") == "36" and
-           caps_field(result.stdout, "v", "rate") == "5/1",
-           "video caps: dim 36, rate 25 / 5")
-        ok(caps_field(result.stdout, "a", "dim") == "12" and
-           caps_field(result.stdout, "a", "rate") == "15/8",
-           "audio caps: dim 12, rate 15/8")
+        video_buffers = buffers(result.stdout, tmp, "v")
+        audio_buffers = buffers(result.stdout, tmp, "a")
+        video = [t for t, _ in video_buffers]
+        audio = [t for t, _ in audio_buffers]
+        ok(video_buffers and all(size == 36 * 4 for _, size in video_buffers),
+           "video vectors of 36 floats, one per buffer")
+        ok(audio_buffers and all(size == 12 * 4 for _, size in audio_buffers),
+           "audio vectors of 12 floats, one per buffer")
         ok(len(video) == 15 and all(abs(t - k * 0.2) < 1e-6 for k, t in enumerate(video)),
            f"15 video vectors at k x 0.2 s: {video}")
         ok(len(audio) == 6 and all(abs(t - k * 8 / 15) < 1e-6 for k, t in enumerate(audio)),

@@ -83,6 +83,7 @@
 #include <string.h>
 
 #include "gsttslbackend.h"
+#include "gsttsllatency.h"
 #include "gsttslscores.h"
 #include "io/safetensors.h"
 #include "models/actionformer/model.h"
@@ -721,8 +722,8 @@ static gboolean
 gst_tsl_action_former_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
 {
   GstTslActionFormer *self = GST_TSL_ACTION_FORMER (parent);
-  GstClockTime added, min, max;
-  gboolean streaming, live;
+  GstClockTime added;
+  gboolean streaming;
 
   if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
     return gst_pad_query_default (pad, parent, query);
@@ -736,16 +737,7 @@ gst_tsl_action_former_src_query (GstPad *pad, GstObject *parent, GstQuery *query
 
   if (!streaming)
     return gst_pad_query_default (pad, parent, query);
-  if (!gst_pad_peer_query (self->sinkpad, query))
-    return FALSE;
-  gst_query_parse_latency (query, &live, &min, &max);
-  GST_DEBUG_OBJECT (self, "adding %" GST_TIME_FORMAT " to upstream latency %" GST_TIME_FORMAT,
-      GST_TIME_ARGS (added), GST_TIME_ARGS (min));
-  min += added;
-  if (GST_CLOCK_TIME_IS_VALID (max))
-    max += added;
-  gst_query_set_latency (query, live, min, max);
-  return TRUE;
+  return gst_tsl_latency_query_add (self->sinkpad, query, added);
 }
 
 /* ---- element ---- */

@@ -61,6 +61,7 @@
 #include <string.h>
 
 #include "gsttslbackend.h"
+#include "gsttsllatency.h"
 #include "models/audio/model.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_tsl_audio_enc_debug);
@@ -591,8 +592,8 @@ static gboolean
 gst_tsl_audio_enc_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
 {
   GstTslAudioEnc *self = GST_TSL_AUDIO_ENC (parent);
-  GstClockTime added = 0, min, max;
-  gboolean ready, live;
+  GstClockTime added = 0;
+  gboolean ready;
 
   if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
     return gst_pad_query_default (pad, parent, query);
@@ -607,14 +608,7 @@ gst_tsl_audio_enc_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
 
   if (!ready)
     return gst_pad_query_default (pad, parent, query);
-  if (!gst_pad_peer_query (self->sinkpad, query))
-    return FALSE;
-  gst_query_parse_latency (query, &live, &min, &max);
-  min += added;
-  if (GST_CLOCK_TIME_IS_VALID (max))
-    max += added;
-  gst_query_set_latency (query, live, min, max);
-  return TRUE;
+  return gst_tsl_latency_query_add (self->sinkpad, query, added);
 }
 
 /* ---- element ---- */

@@ -94,6 +94,7 @@
  * (gst-launch-1.0 -m shows them).
  */
 #include "gsttsldecode.h"
+#include "gsttsllatency.h"
 
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -1074,21 +1075,12 @@ gst_tsl_decode_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
       return TRUE;
     }
     case GST_QUERY_LATENCY:{
-      gboolean live;
-      GstClockTime min_ns, max_ns;
       guint64 latency_ns;
 
-      if (!gst_pad_peer_query (self->sinkpad, query))
-        return FALSE;
-      gst_query_parse_latency (query, &live, &min_ns, &max_ns);
       GST_OBJECT_LOCK (self);
       latency_ns = self->latency_ns;
       GST_OBJECT_UNLOCK (self);
-      min_ns += latency_ns;
-      if (GST_CLOCK_TIME_IS_VALID (max_ns))
-        max_ns += latency_ns;
-      gst_query_set_latency (query, live, min_ns, max_ns);
-      return TRUE;
+      return gst_tsl_latency_query_add (self->sinkpad, query, latency_ns);
     }
     default:
       return gst_pad_query_default (pad, parent, query);

@@ -70,6 +70,7 @@
 #include <string.h>
 
 #include "gsttslbackend.h"
+#include "gsttsllatency.h"
 #include "io/safetensors.h"
 #include "models/videomae/model.h"
 #include "models/videomae/preprocess.h"
@@ -600,8 +601,8 @@ static gboolean
 gst_tsl_video_enc_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
 {
   GstTslVideoEnc *self = GST_TSL_VIDEO_ENC (parent);
-  GstClockTime added = 0, min, max;
-  gboolean ready, live;
+  GstClockTime added = 0;
+  gboolean ready;
 
   if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
     return gst_pad_query_default (pad, parent, query);
@@ -615,15 +616,7 @@ gst_tsl_video_enc_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
 
   if (!ready)
     return gst_pad_query_default (pad, parent, query);
-  if (!gst_pad_peer_query (self->sinkpad, query))
-    return FALSE;
-  gst_query_parse_latency (query, &live, &min, &max);
-  min += added;
-  if (GST_CLOCK_TIME_IS_VALID (max))
-    max += added;
-  GST_DEBUG_OBJECT (self, "latency: added %" GST_TIME_FORMAT, GST_TIME_ARGS (added));
-  gst_query_set_latency (query, live, min, max);
-  return TRUE;
+  return gst_tsl_latency_query_add (self->sinkpad, query, added);
 }
 
 /* ---- element ---- */
